@@ -1,0 +1,133 @@
+# ci-db: PostgreSQL 17 + pgvector for multi-tenant RAG, and its PgBouncer sidecar.
+# Targets: postgres (default, last in this file) -> ci-db:17; pgbouncer -> ci-db-pgbouncer:17.
+# No "# syntax=" line on purpose: it would pull a frontend image from a registry.
+
+ARG BASE_IMAGE=debian:trixie-slim
+# Exact Debian versions: a rebuild gets the same bits or fails (tests check what runs).
+ARG PG_MAJOR=17
+ARG PG_VERSION=17.12-0+deb13u1
+ARG PGVECTOR_DEB_VERSION=0.8.6-1
+
+# ---------------------------------------------------------------------------------------------
+FROM ${BASE_IMAGE} AS debian-base
+ENV LANG=C.UTF-8 \
+    DEBIAN_FRONTEND=noninteractive
+# Recommends would drag in hundreds of MB (perl docs, locales, llvm) we never use.
+# Same uid/gid 999 as the official image, so volumes move between the two.
+RUN set -eux; \
+    printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n' \
+        > /etc/apt/apt.conf.d/01-ci-db-no-recommends; \
+    groupadd --system --gid 999 postgres; \
+    useradd --system --uid 999 --gid 999 --home-dir /var/lib/postgresql --shell /bin/bash postgres; \
+    mkdir -p /var/lib/postgresql; chown postgres:postgres /var/lib/postgresql
+COPY docker/file-env.sh /usr/local/lib/ci-db/file-env.sh
+
+# ---------------------------------------------------------------------------------------------
+# pgvector >= 0.8.2: trixie ships 0.8.0 (CVE-2026-3172, overflow in parallel HNSW builds).
+# Build Debian unstable's source package against trixie's server headers. Fetched from the
+# archive's pool by exact file name and SHA-256 (sid's index moves faster than its pool, so
+# `apt-get source` cannot pin a version); when the pinned files are gone the build stops here.
+FROM debian-base AS pgvector-build
+ARG PG_MAJOR
+ARG DEBIAN_MIRROR=http://deb.debian.org/debian
+ARG PGVECTOR_UPSTREAM=0.8.6
+ARG PGVECTOR_DEB_VERSION
+ARG PGVECTOR_ORIG_SHA256=25c9b78cfdaa43c66788d7490246ac24e4fe1c86f19c4b60c089b723f84a4a0d
+ARG PGVECTOR_DEBIAN_SHA256=3bbb17a5352900ea6534363399f519967d8c8bb0907f31e29af9ce03d2ed95c4
+ARG PGVECTOR_DSC_SHA256=d08de2aa48b7cb70319cc896aa3d95514690d1009f96579dbe6b23c59634f4e6
+RUN set -eux; \
+    apt-get update; \
+    apt-get install -y build-essential debhelper dpkg-dev fakeroot \
+        postgresql-server-dev-${PG_MAJOR} postgresql-common; \
+    mkdir -p /build /out; cd /build; \
+    pool="${DEBIAN_MIRROR}/pool/main/p/pgvector"; \
+    fetch() { \
+        /usr/lib/apt/apt-helper download-file "$pool/$1" "$1" "SHA256:$2" || { \
+            echo "FATAL: pinned pgvector source $1 (SHA256 $2) is gone or changed in the Debian" \
+                 "archive; pin a newer >= 0.8.2 release in the Dockerfile, never trixie's 0.8.0" >&2; \
+            exit 1; }; \
+    }; \
+    fetch "pgvector_${PGVECTOR_DEB_VERSION}.dsc" "${PGVECTOR_DSC_SHA256}"; \
+    fetch "pgvector_${PGVECTOR_UPSTREAM}.orig.tar.gz" "${PGVECTOR_ORIG_SHA256}"; \
+    fetch "pgvector_${PGVECTOR_DEB_VERSION}.debian.tar.xz" "${PGVECTOR_DEBIAN_SHA256}"; \
+    dpkg-source --no-check -x "pgvector_${PGVECTOR_DEB_VERSION}.dsc" src; \
+    cd src; \
+    # Debian's no-native patch keeps the binary portable; -march=native crashes on other CPUs.
+    ! grep -qE '^OPTFLAGS[[:space:]]*=[[:space:]]*-march=native' Makefile; \
+    # Only our major; nocheck because the package's tests want every PostgreSQL version.
+    echo "${PG_MAJOR}" > debian/pgversions; \
+    pg_buildext updatecontrol; \
+    DEB_BUILD_OPTIONS=nocheck DEB_BUILD_PROFILES=nocheck dpkg-buildpackage -b -us -uc -d; \
+    cp ../postgresql-${PG_MAJOR}-pgvector_${PGVECTOR_DEB_VERSION}_*.deb /out/
+
+# ---------------------------------------------------------------------------------------------
+FROM debian-base AS pgbouncer
+ARG PG_MAJOR
+ARG PG_VERSION
+ARG PGBOUNCER_VERSION=1.24.1-1+deb13u2
+RUN set -eux; \
+    apt-get update; \
+    apt-get install -y "pgbouncer=${PGBOUNCER_VERSION}" "postgresql-client-${PG_MAJOR}=${PG_VERSION}"; \
+    rm -rf /var/lib/apt/lists/*; \
+    mkdir -p /etc/pgbouncer /var/run/pgbouncer; \
+    chown postgres:postgres /var/run/pgbouncer
+COPY pgbouncer/pgbouncer.ini /etc/pgbouncer/pgbouncer.ini
+COPY pgbouncer/entrypoint.sh /usr/local/bin/pgbouncer-entrypoint.sh
+COPY pgbouncer/healthcheck.sh /usr/local/bin/pgbouncer-healthcheck.sh
+USER postgres
+EXPOSE 6432
+# SIGINT is PgBouncer's fast shutdown; SIGTERM (since 1.23) waits for every client to leave.
+STOPSIGNAL SIGINT
+HEALTHCHECK --interval=5s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["/usr/local/bin/pgbouncer-healthcheck.sh"]
+ENTRYPOINT ["/usr/local/bin/pgbouncer-entrypoint.sh"]
+CMD ["pgbouncer", "/etc/pgbouncer/pgbouncer.ini"]
+
+# ---------------------------------------------------------------------------------------------
+FROM debian-base AS postgres
+ARG PG_MAJOR
+ARG PG_VERSION
+ARG PGVECTOR_DEB_VERSION
+ARG SQITCH_VERSION=1.5.2-1
+ARG DBD_PG_VERSION=3.18.0-1+b3
+RUN set -eux; \
+    # The package must not create a cluster of its own: the entrypoint owns initdb.
+    mkdir -p /etc/postgresql-common/createcluster.d; \
+    echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.d/ci-db.conf
+RUN --mount=type=bind,from=pgvector-build,source=/out,target=/tmp/pgvector \
+    set -eux; \
+    apt-get update; \
+    apt-get install -y \
+        "postgresql-${PG_MAJOR}=${PG_VERSION}" \
+        "postgresql-client-${PG_MAJOR}=${PG_VERSION}" \
+        "/tmp/pgvector/postgresql-${PG_MAJOR}-pgvector_${PGVECTOR_DEB_VERSION}_$(dpkg --print-architecture).deb" \
+        "sqitch=${SQITCH_VERSION}" "libdbd-pg-perl=${DBD_PG_VERSION}" \
+        util-linux; \
+    rm -rf /var/lib/apt/lists/*; \
+    # Refuse a silent downgrade: the CVE fix is the reason this image builds pgvector itself.
+    dpkg --compare-versions "$(dpkg-query -W -f '${Version}' postgresql-${PG_MAJOR}-pgvector)" ge 0.8.2; \
+    mkdir -p /var/run/postgresql /etc/postgresql/conf.d /docker-entrypoint-initdb.d; \
+    chown -R postgres:postgres /var/run/postgresql /etc/postgresql/conf.d; \
+    chmod 3777 /var/run/postgresql
+
+ENV PG_MAJOR=${PG_MAJOR} \
+    PATH=/usr/lib/postgresql/${PG_MAJOR}/bin:$PATH \
+    PGDATA=/var/lib/postgresql/data \
+    POSTGRES_DB=contextinject \
+    CI_DB_SHARE=/usr/share/ci-db
+RUN mkdir -p "$PGDATA" && chown postgres:postgres "$PGDATA" && chmod 0700 "$PGDATA"
+
+COPY postgresql.conf /etc/postgresql/postgresql.conf
+COPY initdb/ /usr/share/ci-db/initdb/
+COPY sqitch/ /usr/share/ci-db/sqitch/
+COPY docker/docker-entrypoint.sh docker/ci-db-healthcheck /usr/local/bin/
+
+VOLUME /var/lib/postgresql/data
+USER postgres
+EXPOSE 5432
+# SIGINT is PostgreSQL's "fast" shutdown: clients are cut, the checkpoint is clean.
+STOPSIGNAL SIGINT
+HEALTHCHECK --interval=5s --timeout=5s --start-period=120s --retries=3 \
+    CMD ["/usr/local/bin/ci-db-healthcheck"]
+ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]
+CMD ["postgres"]

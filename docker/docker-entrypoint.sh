@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# ci-db entrypoint: the official postgres image's conventions (POSTGRES_* env, *_FILE secrets,
+# /docker-entrypoint-initdb.d run once) plus what an appliance needs on every start: roles
+# brought up to date and the Sqitch plan deployed, both against a socket-only server so no
+# client sees a half-migrated database.
+set -Eeuo pipefail
+
+: "${CI_DB_SHARE:=/usr/share/ci-db}"
+: "${PGDATA:=/var/lib/postgresql/data}"
+readonly CONFIG_FILE=/etc/postgresql/postgresql.conf
+readonly SOCKET_DIR=/var/run/postgresql
+readonly RUNTIME_DB_FILE=$SOCKET_DIR/.ci-db-database
+readonly SECRET_VARS=(
+	POSTGRES_PASSWORD CI_MIGRATOR_PASSWORD CI_APP_PASSWORD CI_READONLY_PASSWORD
+	CI_ADMIN_PASSWORD PGBOUNCER_AUTH_PASSWORD
+)
+MEMORY_ARGS=()
+
+# shellcheck source=docker/file-env.sh
+. /usr/local/lib/ci-db/file-env.sh
+
+docker_setup_env() {
+	file_env POSTGRES_USER postgres
+	file_env POSTGRES_DB contextinject
+	file_env POSTGRES_INITDB_ARGS
+	local var
+	for var in "${SECRET_VARS[@]}"; do file_env "$var"; done
+	[[ -n $POSTGRES_PASSWORD ]] ||
+		die "no superuser password: set POSTGRES_PASSWORD or POSTGRES_PASSWORD_FILE (refusing to start without one)"
+}
+
+# CI_DB_MEMORY=4GB sizes the memory settings for a container of that size. Command-line
+# settings outrank every file, so a later "-c name=value" in the command still wins.
+docker_memory_args() {
+	local memory=${CI_DB_MEMORY:-}
+	[[ -z $memory ]] && return 0
+	[[ $memory =~ ^([0-9]+)(MB|GB)$ ]] ||
+		die "CI_DB_MEMORY='$memory' is not a size like 512MB or 4GB"
+	local mb=${BASH_REMATCH[1]}
+	[[ ${BASH_REMATCH[2]} == GB ]] && mb=$((mb * 1024))
+	((mb >= 256 && mb <= 1048576)) || die "CI_DB_MEMORY='$memory' is outside 256MB..1024GB"
+	local maintenance=$((mb / 16)) work=$((mb / 256))
+	if ((maintenance > 2048)); then maintenance=2048; fi
+	if ((work < 4)); then work=4; fi
+	MEMORY_ARGS=(
+		-c "shared_buffers=$((mb / 4))MB"
+		-c "effective_cache_size=$((mb * 3 / 4))MB"
+		-c "maintenance_work_mem=${maintenance}MB"
+		-c "work_mem=${work}MB"
+	)
+}
+
+docker_create_db_directories() {
+	mkdir -p "$PGDATA" "$SOCKET_DIR"
+	chmod 0700 "$PGDATA" 2>/dev/null || true
+	if [[ $(id -u) -eq 0 ]]; then
+		chown -R postgres:postgres "$PGDATA" "$SOCKET_DIR"
+	elif [[ ! -w $PGDATA ]]; then
+		die "PGDATA=$PGDATA is not writable by uid $(id -u); chown it to 999:999"
+	fi
+}
+
+docker_init_database_dir() {
+	log "initializing a new cluster in $PGDATA (data checksums on)"
+	local -a args=(
+		--pgdata="$PGDATA" --username="$POSTGRES_USER" --data-checksums
+		--encoding=UTF8 --locale-provider=builtin --locale=C.UTF-8
+		--auth-local=peer --auth-host=scram-sha-256
+	)
+	# shellcheck disable=SC2086 # POSTGRES_INITDB_ARGS is a word list by the official image's contract
+	initdb "${args[@]}" --pwfile=<(printf '%s\n' "$POSTGRES_PASSWORD") $POSTGRES_INITDB_ARGS >/dev/null
+}
+
+# Regenerated on every start so a newer image's rules reach an old volume.
+docker_write_hba() {
+	cat >"$PGDATA/pg_hba.conf" <<-EOF
+		# Written by docker-entrypoint.sh at every start: edits are lost.
+		# To replace it, point hba_file at your own file from /etc/postgresql/conf.d.
+		# The superuser: socket + peer only, never over TCP.
+		local all "$POSTGRES_USER" peer
+		# The container's own start-up (Sqitch) and healthcheck act as ci_migrator.
+		local all ci_migrator peer map=ci_db_local
+		local all all scram-sha-256
+		host all "$POSTGRES_USER" all reject
+		host all all all scram-sha-256
+	EOF
+	printf '# Written by docker-entrypoint.sh at every start.\nci_db_local postgres ci_migrator\n' \
+		>"$PGDATA/pg_ident.conf"
+}
+
+temp_server_start() {
+	pg_ctl -D "$PGDATA" -w -t 600 -l "$PGDATA/ci-db-startup.log" start \
+		-o "-c config_file=$CONFIG_FILE -c listen_addresses='' -p ${PGPORT:-5432}" >/dev/null ||
+		{ cat "$PGDATA/ci-db-startup.log" >&2; die "the start-up server did not start"; }
+}
+
+temp_server_stop() {
+	pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
+	rm -f "$PGDATA/ci-db-startup.log"
+}
+
+# Notices ("already exists, skipping") on every start would bury what matters in the log.
+psql_super() {
+	PGOPTIONS='-c client_min_messages=warning' psql -X -v ON_ERROR_STOP=1 --no-psqlrc -q -h "$SOCKET_DIR" -U "$POSTGRES_USER" "$@"
+}
+
+docker_create_database() {
+	[[ $POSTGRES_DB == postgres ]] && return 0
+	psql_super -d postgres --set db="$POSTGRES_DB" <<-'EOSQL'
+		CREATE DATABASE :"db";
+	EOSQL
+}
+
+# Our initdb/ scripts are idempotent and run on EVERY start: roles, passwords, extension
+# versions and the PgBouncer look-up follow the image and the environment, not the volume's age.
+docker_run_own_init() {
+	local -a vars=(--set db="$POSTGRES_DB" --set superuser="$POSTGRES_USER")
+	local var f
+	for var in "${SECRET_VARS[@]:1}"; do
+		if [[ -n ${!var} ]]; then vars+=(--set "${var,,}=${!var}"); fi
+	done
+	for f in "$CI_DB_SHARE"/initdb/*.sql; do
+		psql_super -d "$POSTGRES_DB" "${vars[@]}" -f "$f"
+	done
+}
+
+docker_deploy_schema() {
+	log "deploying the Sqitch plan"
+	# Sqitch holds an advisory lock for the whole run, so two containers never migrate at once.
+	PGHOST=$SOCKET_DIR PGUSER=ci_migrator PGDATABASE=$POSTGRES_DB \
+		PGOPTIONS='-c client_min_messages=warning' \
+		SQITCH_FULLNAME="ci-db entrypoint" SQITCH_EMAIL="ci-db@localhost" \
+		sqitch --chdir "$CI_DB_SHARE/sqitch" deploy --verify --mode change db:pg: >&2 ||
+		die "schema deploy failed; the database keeps the last good change (see above)"
+}
+
+# The official image's /docker-entrypoint-initdb.d contract: *.sh sourced or run, *.sql and
+# *.sql.gz fed to psql, once, on first init.
+docker_process_init_files() {
+	local f
+	for f in /docker-entrypoint-initdb.d/*; do
+		[[ -e $f ]] || continue
+		case "$f" in
+		*.sh)
+			if [[ -x $f ]]; then
+				log "running $f"
+				"$f"
+			else
+				log "sourcing $f"
+				# shellcheck disable=SC1090
+				. "$f"
+			fi
+			;;
+		*.sql) log "running $f" && psql_super -d "$POSTGRES_DB" -f "$f" ;;
+		*.sql.gz) log "running $f" && gunzip -c "$f" | psql_super -d "$POSTGRES_DB" ;;
+		*) log "ignoring $f" ;;
+		esac
+	done
+}
+
+drop_privileges() {
+	if [[ $(id -u) -eq 0 ]]; then
+		docker_create_db_directories
+		exec setpriv --reuid=postgres --regid=postgres --init-groups "$BASH_SOURCE" "$@"
+	fi
+}
+
+_main() {
+	[[ ${1:-} == -* ]] && set -- postgres "$@"
+	[[ ${1:-} == postgres ]] || exec "$@"
+	drop_privileges "$@"
+
+	docker_setup_env
+	docker_memory_args
+	docker_create_db_directories
+	local fresh=false
+	if [[ ! -s $PGDATA/PG_VERSION ]]; then
+		fresh=true
+		docker_init_database_dir
+	fi
+	docker_write_hba
+	printf '%s\n' "$POSTGRES_DB" >"$RUNTIME_DB_FILE"
+
+	temp_server_start
+	$fresh && docker_create_database
+	docker_run_own_init
+	docker_deploy_schema
+	$fresh && docker_process_init_files
+	temp_server_stop
+	unset "${SECRET_VARS[@]}"
+
+	log "ready: starting PostgreSQL"
+	exec "$1" -c "config_file=$CONFIG_FILE" "${MEMORY_ARGS[@]}" "${@:2}"
+}
+
+if ! (return 0 2>/dev/null); then
+	_main "$@"
+fi
