@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The whole test suite from a fresh clone: installs what is missing (engine, compose plugin,
+# base image, venv), then runs pytest, which builds both images and starts what it needs.
+set -Eeuo pipefail
+
+readonly ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+readonly VENV=${CI_DB_VENV:-$ROOT/.venv}
+
+die() { echo "test.sh: $*" >&2; exit 1; }
+
+ensure_python_venv() {
+	if [[ ! -x $VENV/bin/python ]]; then
+		python3 -m venv "$VENV" 2>/dev/null || {
+			apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+			python3 -m venv "$VENV"
+		} || die "cannot create a Python venv at $VENV"
+	fi
+	"$VENV/bin/pip" install -q --disable-pip-version-check -e "$ROOT[test]" ||
+		die "pip install of the project failed"
+}
+
+main() {
+	bash "$ROOT/scripts/ensure-engine.sh"
+	bash "$ROOT/scripts/ensure-base-image.sh"
+	ensure_python_venv
+	cd "$ROOT"
+	"$VENV/bin/ruff" check src tests
+	exec "$VENV/bin/pytest" "$@"
+}
+
+main "$@"
