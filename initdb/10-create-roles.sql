@@ -7,7 +7,8 @@ SET log_min_duration_statement = -1;
 SET password_encryption = 'scram-sha-256';
 
 SELECT format('CREATE ROLE %I', r)
-FROM unnest(ARRAY['ci_owner', 'ci_migrator', 'ci_app', 'ci_readonly', 'ci_admin', 'pgbouncer_auth']) AS r
+FROM unnest(ARRAY['ci_owner', 'ci_migrator', 'ci_app', 'ci_readonly', 'ci_admin', 'pgbouncer_auth',
+                   'ci_auth_lookup']) AS r
 WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = r)
 \gexec
 
@@ -18,10 +19,15 @@ ALTER ROLE ci_app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPA
 ALTER ROLE ci_readonly LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT;
 ALTER ROLE ci_admin LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION BYPASSRLS NOINHERIT;
 ALTER ROLE pgbouncer_auth LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT;
+-- Owns the SECURITY DEFINER look-ups that run before the tenant is known (API key by hash,
+-- user by tenant slug + email). It must see past RLS, and nobody logs in as it.
+ALTER ROLE ci_auth_lookup NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION BYPASSRLS NOINHERIT;
 
 -- ci_migrator acts as ci_owner: every object it creates is owned by the NOLOGIN owner role.
 GRANT ci_owner TO ci_migrator WITH INHERIT TRUE, SET TRUE;
 ALTER ROLE ci_migrator SET role = 'ci_owner';
+-- ci_owner hands its look-up functions to ci_auth_lookup (ALTER FUNCTION ... OWNER needs SET).
+GRANT ci_auth_lookup TO ci_owner WITH INHERIT FALSE, SET TRUE;
 
 \if :{?ci_migrator_password}
 ALTER ROLE ci_migrator PASSWORD :'ci_migrator_password';

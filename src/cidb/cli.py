@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
 from plumbum import FG, cli, local
 
 from cidb import __version__
-from cidb.compose import compose, host_setup_script
+from cidb.compose import compose, host_setup_script, project_dir
 from cidb.settings import Settings, resolve_role
+from cidb.sqitch import Sqitch, SqitchError, Target, checked, deploy
 
 
 def _tty_flags() -> list[str]:
@@ -65,12 +68,119 @@ class Logs(cli.Application):
         compose("logs", *(["-f"] if self.follow else []), *services) & FG
 
 
-@Cidb.subcommand("status")
-class Status(cli.Application):
-    """Show each service's state and health."""
+class SqitchCommand(cli.Application):
+    """Shared switches of the Sqitch wrappers."""
 
-    def main(self) -> None:
-        compose("ps", "--all") & FG
+    target = cli.SwitchAttr(
+        ["-t", "--target"],
+        str,
+        default="",
+        help="db:pg:// or postgresql:// URI (no password: it comes from CI_MIGRATOR_PASSWORD); "
+        "default: the compose stack's db",
+    )
+    sqitch_dir = cli.SwitchAttr(
+        "--sqitch-dir",
+        cli.ExistingDirectory,
+        default=None,
+        help="Sqitch project (default: ./sqitch)",
+    )
+
+    def sqitch(self) -> Sqitch:
+        settings = Settings.from_env()
+        target = (
+            Target.explicit(self.target, settings.passwords["ci_migrator"])
+            if self.target
+            else Target.stack(settings)
+        )
+        if self.sqitch_dir is None:
+            return Sqitch(target)
+        return Sqitch(target, sqitch_dir=Path(str(self.sqitch_dir)))
+
+    def guarded(self, action: Callable[[], str]) -> int:
+        try:
+            print(action(), end="")
+        except SqitchError as error:
+            print(f"cidb: {error}", file=sys.stderr)
+            return 1
+        return 0
+
+
+@Cidb.subcommand("migrate")
+class Migrate(SqitchCommand):
+    """Deploy pending changes (verified), retrying lock timeouts with backoff."""
+
+    tries = cli.SwitchAttr("--tries", cli.Range(1, 20), default=5, help="attempts on lock timeout")
+    to = cli.SwitchAttr("--to", str, default="", help="deploy up to this change only")
+
+    def main(self) -> int:
+        return self.guarded(lambda: deploy(self.sqitch(), tries=self.tries, to=self.to or None))
+
+
+@Cidb.subcommand("revert")
+class Revert(SqitchCommand):
+    """Revert changes: all of them, or those after --to."""
+
+    to = cli.SwitchAttr("--to", str, default="", help="revert to (keep) this change")
+
+    def main(self) -> int:
+        args = ["-y", *(["--to", self.to] if self.to else [])]
+        return self.guarded(
+            lambda: checked(self.sqitch().run_with_target("revert", *args), "revert")
+        )
+
+
+@Cidb.subcommand("verify")
+class Verify(SqitchCommand):
+    """Run every deployed change's verify script."""
+
+    def main(self) -> int:
+        return self.guarded(lambda: checked(self.sqitch().run_with_target("verify"), "verify"))
+
+
+@Cidb.subcommand("status")
+class Status(SqitchCommand):
+    """Show the services' state and health, and the deployed Sqitch changes."""
+
+    def main(self) -> int:
+        if not self.target:
+            compose("ps", "--all") & FG
+        # Exit 1 from `sqitch status` only means nothing is deployed yet.
+        return self.guarded(
+            lambda: checked(self.sqitch().run_with_target("status"), "status", ok_codes=(0, 1))
+        )
+
+
+@Cidb.subcommand("add")
+class Add(SqitchCommand):
+    """Add a change to the plan with deploy/revert/verify files from our templates."""
+
+    note = cli.SwitchAttr(["-n", "--note"], str, mandatory=True, help="what the change does")
+    requires = cli.SwitchAttr(["-r", "--requires"], str, list=True, help="dependencies")
+
+    def main(self, name: str) -> int:
+        args = [name, "-n", self.note, "--template-directory", "templates"]
+        for dependency in self.requires:
+            args += ["--requires", dependency]
+        # `add` touches files only; no database is involved.
+        sqitch = Sqitch(Target("db:pg:", "none", ""), sqitch_dir=self._dir())
+        return self.guarded(lambda: checked(sqitch.run("add", *args, writable=True), "add"))
+
+    def _dir(self) -> Path:
+        return Path(str(self.sqitch_dir)) if self.sqitch_dir else project_dir() / "sqitch"
+
+
+@Cidb.subcommand("lint")
+class Lint(cli.Application):
+    """Check every deploy script: squawk plus our zero-downtime rules."""
+
+    sqitch_dir = cli.SwitchAttr("--sqitch-dir", cli.ExistingDirectory, default=None)
+
+    def main(self) -> int:
+        from cidb import lint
+
+        return lint.main(
+            Path(str(self.sqitch_dir)) if self.sqitch_dir else project_dir() / "sqitch"
+        )
 
 
 @Cidb.subcommand("psql")
