@@ -1,0 +1,7 @@
+-- Revert contextinject:schema/documents from pg
+BEGIN;
+SET LOCAL lock_timeout = '5s';
+
+DROP TABLE public.documents;
+
+COMMIT;

@@ -1,0 +1,7 @@
+-- Revert contextinject:schema/projects from pg
+BEGIN;
+SET LOCAL lock_timeout = '5s';
+
+DROP TABLE public.projects;
+
+COMMIT;

@@ -1,0 +1,219 @@
+"""Sqitch migrations through `cidb`: idempotent deploys, clean reverts, upgrades, lock retries."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from conftest import DB_IMAGE
+from plumbum.commands.processes import ProcessExecutionError
+from support.cli import cidb
+from support.docker import Container, create_volume, remove_volume, run_container
+
+ROOT = Path(__file__).resolve().parent.parent
+MIGRATOR_PASSWORD = "migrations-test-password"
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def volume() -> Iterator[str]:
+    name = create_volume()
+    yield name
+    remove_volume(name)
+
+
+@pytest.fixture(scope="module")
+def target_db(images: dict[str, str], volume: str) -> Iterator[Container]:
+    """A database of its own: these tests revert and redeploy the whole plan."""
+    db = run_container(
+        DB_IMAGE,
+        env={"POSTGRES_PASSWORD": "pw", "CI_MIGRATOR_PASSWORD": MIGRATOR_PASSWORD},
+        volumes=[f"{volume}:/var/lib/postgresql/data"],
+    )
+    db.wait_healthy()
+    yield db
+    db.remove()
+
+
+def sqitch_cli(db: Container, *args: str, sqitch_dir: Path | None = None, retcode: int | None = 0):
+    """`cidb ARGS --target <db>` with the migrator password in the environment only."""
+    uri = f"postgresql://ci_migrator@127.0.0.1:{db.port(5432)}/contextinject"
+    extra = ["--sqitch-dir", str(sqitch_dir)] if sqitch_dir else []
+    cmd = cidb()[(*args, "--target", uri, *extra)].with_env(CI_MIGRATOR_PASSWORD=MIGRATOR_PASSWORD)
+    code, out, err = cmd.run(retcode=retcode, timeout=600)
+    return code, out + err
+
+
+def plan_changes() -> list[str]:
+    lines = (ROOT / "sqitch" / "sqitch.plan").read_text().splitlines()
+    return [line.split()[0] for line in lines if line and line[0] not in "%@# "]
+
+
+def schema_dump(db: Container) -> str:
+    """pg_dump --schema-only without the random \\restrict lines of pg_dump 17.6+."""
+    dump = db.exec("pg_dump", "-d", "contextinject", "--schema-only", "--no-comments")
+    return "\n".join(line for line in dump.splitlines() if not re.match(r"\\(un)?restrict ", line))
+
+
+def test_second_deploy_has_nothing_to_do(target_db: Container) -> None:
+    """The image deployed every change at start; `cidb migrate` again says so and exits 0."""
+    _, out = sqitch_cli(target_db, "migrate")
+    assert "Nothing to deploy" in out
+    deployed = target_db.psql(
+        "SELECT string_agg(change, ' ' ORDER BY committed_at) FROM sqitch.changes"
+    )
+    assert deployed.split() == plan_changes()
+
+
+def test_revert_all_restores_the_schema_exactly(target_db: Container) -> None:
+    """deploy -> revert all -> dump equals the pre-deploy dump; deploy again and verify passes."""
+    sqitch_cli(target_db, "revert")
+    before = schema_dump(target_db)
+    sqitch_cli(target_db, "migrate")
+    assert schema_dump(target_db) != before
+    sqitch_cli(target_db, "revert")
+    assert schema_dump(target_db) == before
+    _, out = sqitch_cli(target_db, "migrate")
+    assert "ok" in out
+    code, out = sqitch_cli(target_db, "verify")
+    assert code == 0 and "Verify successful" in out
+
+
+def test_start_brings_an_older_volume_to_the_latest_change(target_db: Container) -> None:
+    """A volume at the previous plan (all changes but the last) is upgraded by a start."""
+    changes = plan_changes()
+    sqitch_cli(target_db, "revert", "--to", changes[-2])
+    assert (
+        target_db.psql(f"SELECT count(*) FROM sqitch.changes WHERE change = '{changes[-1]}'") == "0"
+    )
+    target_db.stop()
+    target_db.start()
+    target_db.wait_healthy()
+    assert (
+        target_db.psql(f"SELECT count(*) FROM sqitch.changes WHERE change = '{changes[-1]}'") == "1"
+    )
+
+
+def test_verify_raises_when_a_change_is_missing(target_db: Container) -> None:
+    """Dropping a table behind Sqitch's back makes `cidb verify` fail and name the change."""
+    target_db.psql("BEGIN; ALTER TABLE public.audit_logs RENAME TO audit_logs_gone; COMMIT;")
+    try:
+        code, out = sqitch_cli(target_db, "verify", retcode=None)
+        assert code != 0
+        assert "schema/audit_logs" in out
+    finally:
+        target_db.psql("ALTER TABLE public.audit_logs_gone RENAME TO audit_logs")
+
+
+@pytest.fixture
+def lock_project(target_db: Container) -> Iterator[Path]:
+    """A one-change Sqitch project that ALTERs a table the test keeps locked."""
+    target_db.psql(
+        "DROP TABLE IF EXISTS public.lock_probe; CREATE TABLE public.lock_probe (id int);"
+        "ALTER TABLE public.lock_probe OWNER TO ci_owner;"
+    )
+    yield FIXTURES / "sqitch-lock-probe"
+    target_db.psql(
+        "DROP TABLE IF EXISTS public.lock_probe; DROP SCHEMA IF EXISTS lock_probe_sqitch CASCADE"
+    )
+
+
+def hold_lock(db: Container, seconds: float) -> threading.Thread:
+    """Hold ACCESS EXCLUSIVE on lock_probe for SECONDS from another session (a long reader)."""
+    admin = psycopg.connect(
+        host="127.0.0.1",
+        port=db.port(5432),
+        dbname="contextinject",
+        user="ci_migrator",
+        password=MIGRATOR_PASSWORD,
+    )
+    admin.execute("LOCK TABLE public.lock_probe IN ACCESS EXCLUSIVE MODE")
+
+    def release() -> None:
+        time.sleep(seconds)
+        admin.rollback()
+        admin.close()
+
+    thread = threading.Thread(target=release)
+    thread.start()
+    return thread
+
+
+def test_lock_timeout_is_retried_then_succeeds(target_db: Container, lock_project: Path) -> None:
+    """A change blocked by a lock fails fast, is retried with backoff, and lands once it is free."""
+    holder = hold_lock(target_db, seconds=2.5)
+    _, out = sqitch_cli(target_db, "migrate", "--tries", "4", sqitch_dir=lock_project)
+    holder.join()
+    assert "lock timeout on attempt 1/4" in out
+    assert (
+        target_db.psql(
+            "SELECT count(*) FROM pg_attribute WHERE attrelid = 'public.lock_probe'::regclass "
+            "AND attname = 'probe'"
+        )
+        == "1"
+    )
+
+
+def test_lock_timeout_gives_a_clear_error_after_the_last_try(
+    target_db: Container, lock_project: Path
+) -> None:
+    """When the lock outlives every retry, cidb exits non-zero and says why."""
+    holder = hold_lock(target_db, seconds=12)
+    try:
+        code, out = sqitch_cli(
+            target_db, "migrate", "--tries", "2", sqitch_dir=lock_project, retcode=None
+        )
+    finally:
+        holder.join()
+    assert code != 0
+    assert "gave up after 2 tries" in out
+    assert (
+        target_db.psql(
+            "SELECT count(*) FROM pg_attribute WHERE attrelid = 'public.lock_probe'::regclass "
+            "AND attname = 'probe'"
+        )
+        == "0"
+    )
+
+
+def test_password_never_reaches_argv(target_db: Container) -> None:
+    """The docker command line cidb builds carries no password (it travels in the env)."""
+    from cidb.sqitch import Sqitch, Target
+
+    sqitch = Sqitch(Target.explicit("postgresql://ci_migrator@127.0.0.1:1/x", "s3cret-pw"))
+    assert "s3cret-pw" not in " ".join(sqitch.command("status").formulate())
+
+
+def test_failed_change_reports_clearly(target_db: Container, tmp_path: Path) -> None:
+    """A change whose SQL fails makes cidb migrate exit non-zero with Sqitch's error."""
+    bad = tmp_path / "bad"
+    (bad / "deploy").mkdir(parents=True)
+    (bad / "revert").mkdir()
+    (bad / "verify").mkdir()
+    (bad / "sqitch.conf").write_text(
+        '[core]\n\tengine = pg\n[engine "pg"]\n\tregistry = bad_sqitch\n'
+    )
+    (bad / "sqitch.plan").write_text(
+        "%syntax-version=1.0.0\n%project=bad\n\nbroken 2026-11-27T00:00:00Z t <t@x> # broken\n"
+    )
+    (bad / "deploy" / "broken.sql").write_text(
+        "BEGIN;\nSELECT no_such_column FROM pg_class;\nCOMMIT;\n"
+    )
+    (bad / "revert" / "broken.sql").write_text("SELECT 1;\n")
+    (bad / "verify" / "broken.sql").write_text("SELECT 1;\n")
+    for path in bad.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    bad.chmod(0o755)
+    try:
+        code, out = sqitch_cli(target_db, "migrate", sqitch_dir=bad, retcode=None)
+        assert code != 0
+        assert "deploy failed" in out and "no_such_column" in out
+    finally:
+        target_db.psql("DROP SCHEMA IF EXISTS bad_sqitch CASCADE")
+    with pytest.raises(ProcessExecutionError):
+        cidb()("migrate", "--target", "mysql://nope", retcode=0)
