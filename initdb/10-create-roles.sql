@@ -26,8 +26,10 @@ ALTER ROLE ci_auth_lookup NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICAT
 -- ci_migrator acts as ci_owner: every object it creates is owned by the NOLOGIN owner role.
 GRANT ci_owner TO ci_migrator WITH INHERIT TRUE, SET TRUE;
 ALTER ROLE ci_migrator SET role = 'ci_owner';
--- ci_owner hands its look-up functions to ci_auth_lookup (ALTER FUNCTION ... OWNER needs SET).
-GRANT ci_auth_lookup TO ci_owner WITH INHERIT FALSE, SET TRUE;
+-- ci_owner hands its look-up functions to ci_auth_lookup: ALTER FUNCTION ... OWNER needs SET
+-- and CREATE on the schema; INHERIT lets a revert drop them. Attributes such as BYPASSRLS are
+-- never inherited, so ci_owner (and ci_migrator) stay subject to RLS.
+GRANT ci_auth_lookup TO ci_owner WITH INHERIT TRUE, SET TRUE;
 
 \if :{?ci_migrator_password}
 ALTER ROLE ci_migrator PASSWORD :'ci_migrator_password';
@@ -50,7 +52,7 @@ REVOKE ALL ON DATABASE :"db" FROM PUBLIC;
 GRANT CONNECT ON DATABASE :"db" TO ci_migrator, ci_app, ci_readonly, ci_admin, pgbouncer_auth;
 GRANT CONNECT, CREATE, TEMPORARY ON DATABASE :"db" TO ci_owner;
 REVOKE ALL ON SCHEMA public FROM PUBLIC;
-GRANT USAGE, CREATE ON SCHEMA public TO ci_owner;
+GRANT USAGE, CREATE ON SCHEMA public TO ci_owner, ci_auth_lookup;
 GRANT USAGE ON SCHEMA public TO ci_app, ci_readonly, ci_admin;
 
 -- The spec's admin reserve: 7 of the 10 reserved connection slots (postgresql.conf).

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from conftest import DB_IMAGE
 from support.docker import Container, create_volume, remove_volume, run_container
@@ -157,3 +158,30 @@ def test_plain_docker_run_with_env_only_becomes_healthy(start: Start) -> None:
     db.wait_healthy()
     assert db.psql("SELECT count(*) > 0 FROM sqitch.changes") == "t"
     assert db.inspect()["Mounts"][0]["Type"] == "volume"  # only the image's own anonymous volume
+
+
+def test_changed_role_password_applies_on_restart(start: Start, volume: str) -> None:
+    """A new CI_APP_PASSWORD on an existing volume replaces the old one at the next start."""
+
+    def login(db: Container, password: str) -> bool:
+        try:
+            psycopg.connect(
+                host="127.0.0.1",
+                port=db.port(5432),
+                dbname="contextinject",
+                user="ci_app",
+                password=password,
+                connect_timeout=10,
+            ).close()
+        except psycopg.OperationalError:
+            return False
+        return True
+
+    data = f"{volume}:/var/lib/postgresql/data"
+    first = start({"POSTGRES_PASSWORD": "pw", "CI_APP_PASSWORD": "old-secret"}, volumes=[data])
+    first.wait_healthy()
+    assert login(first, "old-secret")
+    first.stop()
+    second = start({"POSTGRES_PASSWORD": "pw", "CI_APP_PASSWORD": "new-secret"}, volumes=[data])
+    second.wait_healthy()
+    assert (login(second, "new-secret"), login(second, "old-secret")) == (True, False)

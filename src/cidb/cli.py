@@ -190,22 +190,30 @@ class Psql(cli.Application):
     role = cli.SwitchAttr(
         ["-r", "--role"], str, default="", help="app, readonly, admin or migrator"
     )
+    tenant = cli.SwitchAttr(
+        "--tenant", str, default="", help="scope the session to this tenant (UUID or slug)"
+    )
 
-    def main(self, *psql_args: str) -> None:
-        if not self.role:
-            compose(
-                "exec", *_tty_flags(), "db", "psql", "-d", Settings.from_env().database, *psql_args
-            ) & FG
-            return
+    def main(self, *psql_args: str) -> int:
         settings = Settings.from_env()
+        if not self.role:
+            if self.tenant:
+                print("cidb: --tenant needs --role (the superuser bypasses RLS)", file=sys.stderr)
+                return 2
+            compose("exec", *_tty_flags(), "db", "psql", "-d", settings.database, *psql_args) & FG
+            return 0
         role = resolve_role(self.role)
+        env = {"PGPASSWORD": settings.passwords[role]}
+        if self.tenant:
+            # A direct psql session is its own connection, so a session-level setting is safe
+            # here; behind PgBouncer it would leak, which is why the app uses set_config(.., true).
+            env["PGOPTIONS"] = f"-c app.tenant_id={resolve_tenant(settings, self.tenant)}"
         # -e NAME with no value copies it from our env: the password never reaches argv.
-        with local.env(PGPASSWORD=settings.passwords[role]):
+        with local.env(**env):
             compose(
                 "exec",
                 *_tty_flags(),
-                "-e",
-                "PGPASSWORD",
+                *[a for name in env for a in ("-e", name)],
                 "db",
                 "psql",
                 "-h",
@@ -216,6 +224,38 @@ class Psql(cli.Application):
                 settings.database,
                 *psql_args,
             ) & FG
+        return 0
+
+
+def resolve_tenant(settings: Settings, tenant: str) -> str:
+    """A tenant UUID from a UUID or a slug (slugs are resolved as ci_admin)."""
+    import psycopg
+
+    from cidb.pool import tenant_uuid
+
+    try:
+        return tenant_uuid(tenant)
+    except ValueError:
+        pass
+    with psycopg.connect(settings.conninfo("admin", connect_timeout=10)) as conn:
+        row = conn.execute("SELECT id FROM public.tenants WHERE slug = %s", (tenant,)).fetchone()
+    if row is None:
+        raise SystemExit(f"cidb: no tenant with slug {tenant!r}")
+    return str(row[0])
+
+
+@Cidb.subcommand("bench")
+class Bench(cli.Application):
+    """Run benchmarks against the stack; print ratios and write bench/report.md."""
+
+    quick = cli.Flag("--quick", help="tiny sizes: shows every scenario works, times nothing")
+    out = cli.SwitchAttr("--out", str, default="", help="report directory (default: ./bench)")
+
+    def main(self, *scenarios: str) -> int:
+        from cidb.bench import runner
+
+        out_dir = Path(self.out) if self.out else project_dir() / "bench"
+        return runner.run(scenarios, quick=self.quick, out_dir=out_dir)
 
 
 @Cidb.subcommand("sizes")

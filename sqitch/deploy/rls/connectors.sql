@@ -1,0 +1,15 @@
+-- Deploy contextinject:rls/connectors to pg
+-- Tenant isolation on connectors: enabled AND forced (the owner is held to it too), one policy for
+-- every command with USING (which rows are visible) and WITH CHECK (which rows may be written).
+BEGIN;
+SET LOCAL lock_timeout = '5s';
+
+ALTER TABLE public.connectors ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.connectors FORCE ROW LEVEL SECURITY;
+
+CREATE POLICY tenant_isolation ON public.connectors
+    FOR ALL
+    USING (tenant_id = (SELECT public.current_tenant_id()))
+    WITH CHECK (tenant_id = (SELECT public.current_tenant_id()));
+
+COMMIT;

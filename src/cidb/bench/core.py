@@ -1,0 +1,81 @@
+"""Measuring two variants side by side: interleaved rounds, so machine noise hits both alike."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One comparison: the variant's figure beside the baseline's, measured in the same run."""
+
+    name: str
+    variant: float
+    baseline: float
+    unit: str
+    lower_is_better: bool = True
+
+    @property
+    def ratio(self) -> float:
+        return self.variant / self.baseline if self.baseline else float("nan")
+
+
+@dataclass
+class Result:
+    """What a scenario reports: its metrics and a line on what variant and baseline were."""
+
+    scenario: str
+    variant: str
+    baseline: str
+    metrics: list[Metric] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    plots: list[str] = field(default_factory=list)
+
+    def table(self) -> str:
+        lines = [
+            f"== {self.scenario}: {self.variant} vs {self.baseline}",
+            f"{'metric':<34} {'variant':>12} {'baseline':>12} {'unit':<8} {'ratio':>7}",
+        ]
+        for m in self.metrics:
+            lines.append(
+                f"{m.name:<34} {m.variant:12.3f} {m.baseline:12.3f} {m.unit:<8} {m.ratio:7.2f}"
+            )
+        lines += [f"   {note}" for note in self.notes]
+        return "\n".join(lines)
+
+
+def percentile(samples: list[float], pct: float) -> float:
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
+    return ordered[index]
+
+
+def interleaved(
+    variant: Callable[[], object],
+    baseline: Callable[[], object],
+    *,
+    rounds: int,
+    per_round: int,
+) -> tuple[list[float], list[float]]:
+    """Per-call latencies in ms of VARIANT and BASELINE, alternating blocks of PER_ROUND calls."""
+    samples: tuple[list[float], list[float]] = ([], [])
+    for index in range(rounds):
+        order = [(variant, samples[0]), (baseline, samples[1])]
+        if index % 2:
+            order.reverse()
+        for fn, sink in order:
+            for _ in range(per_round):
+                start = time.perf_counter()
+                fn()
+                sink.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def latency_metrics(label: str, variant: list[float], baseline: list[float]) -> list[Metric]:
+    return [
+        Metric(f"{label} median", statistics.median(variant), statistics.median(baseline), "ms"),
+        Metric(f"{label} p99", percentile(variant, 99), percentile(baseline, 99), "ms"),
+    ]

@@ -1,0 +1,91 @@
+"""`cidb bench`: run scenarios against the running stack and write bench/report.md."""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cidb.bench import rls
+from cidb.bench.core import Result
+from cidb.settings import Settings
+
+QUICK_NOTE = " (--quick: shows the scenarios work; the figures mean nothing)"
+Scenario = Callable[[Settings, bool], Result]
+SCENARIOS: dict[str, Scenario] = {
+    "rls": rls.run,
+}
+
+
+def machine_line() -> str:
+    memory_kib = 0
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            memory_kib = int(meminfo.readline().split()[1])
+    except OSError:
+        pass
+    return (
+        f"{os.cpu_count()} cores, {memory_kib / 2**20:.1f} GiB memory, {platform.machine()},"
+        f" {platform.system()} {platform.release()}"
+    )
+
+
+def server_versions(settings: Settings) -> str:
+    import psycopg
+
+    with psycopg.connect(settings.conninfo("admin")) as conn:
+        pg = conn.execute("SHOW server_version").fetchone()[0]
+        vector = conn.execute(
+            "SELECT extversion FROM pg_extension WHERE extname = 'vector'"
+        ).fetchone()[0]
+    return f"PostgreSQL {pg}, pgvector {vector}"
+
+
+def write_report(results: Sequence[Result], settings: Settings, out_dir: Path, quick: bool) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lines = [
+        "# ci-db benchmark report",
+        "",
+        f"- when: {datetime.now(UTC):%Y-%m-%d %H:%M UTC}{QUICK_NOTE if quick else ''}",
+        f"- machine: {machine_line()}",
+        f"- versions: {server_versions(settings)}",
+        "- method: variant and baseline measured side by side in one run, interleaved;"
+        " compare the ratios, not the absolute figures",
+        "",
+        "| scenario | metric | variant | baseline | unit | ratio |",
+        "| --- | --- | ---: | ---: | --- | ---: |",
+    ]
+    for result in results:
+        for m in result.metrics:
+            lines.append(
+                f"| {result.scenario} | {m.name} | {m.variant:.3f} | {m.baseline:.3f} | {m.unit}"
+                f" | {m.ratio:.2f} |"
+            )
+    for result in results:
+        lines += ["", f"## {result.scenario}", "", f"{result.variant} vs {result.baseline}.", ""]
+        lines += [f"- {note}" for note in result.notes]
+        lines += [f"\n![{Path(plot).stem}]({Path(plot).name})" for plot in result.plots]
+    report = out_dir / "report.md"
+    report.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return report
+
+
+def run(
+    names: Sequence[str], *, quick: bool, out_dir: Path, settings: Settings | None = None
+) -> int:
+    settings = settings or Settings.from_env()
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown:
+        print(f"cidb bench: unknown scenario(s) {unknown}; known: {', '.join(SCENARIOS)}")
+        return 2
+    results = []
+    for name in names or list(SCENARIOS):
+        result = SCENARIOS[name](settings, quick)
+        print(result.table(), flush=True)
+        results.append(result)
+    print(f"report: {write_report(results, settings, out_dir, quick)}")
+    return 0
+
+
