@@ -23,6 +23,16 @@ class Metric:
         return self.variant / self.baseline if self.baseline else float("nan")
 
 
+@dataclass(frozen=True)
+class Curve:
+    """A plot the report draws: one line per label, points (x, y)."""
+
+    title: str
+    xlabel: str
+    ylabel: str
+    lines: dict[str, list[tuple[float, float]]]
+
+
 @dataclass
 class Result:
     """What a scenario reports: its metrics and a line on what variant and baseline were."""
@@ -32,16 +42,16 @@ class Result:
     baseline: str
     metrics: list[Metric] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    plots: list[str] = field(default_factory=list)
+    curves: list[Curve] = field(default_factory=list)
 
     def table(self) -> str:
         lines = [
             f"== {self.scenario}: {self.variant} vs {self.baseline}",
-            f"{'metric':<34} {'variant':>12} {'baseline':>12} {'unit':<8} {'ratio':>7}",
+            f"{'metric':<42} {'variant':>12} {'baseline':>12} {'unit':<8} {'ratio':>7}",
         ]
         for m in self.metrics:
             lines.append(
-                f"{m.name:<34} {m.variant:12.3f} {m.baseline:12.3f} {m.unit:<8} {m.ratio:7.2f}"
+                f"{m.name:<42} {m.variant:12.3f} {m.baseline:12.3f} {m.unit:<8} {m.ratio:7.2f}"
             )
         lines += [f"   {note}" for note in self.notes]
         return "\n".join(lines)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cidb.bench import rls
+from cidb.bench import migration, plots, rls, rls_setting, startup, tuning, vector
 from cidb.bench.core import Result
 from cidb.settings import Settings
 
@@ -16,6 +16,11 @@ QUICK_NOTE = " (--quick: shows the scenarios work; the figures mean nothing)"
 Scenario = Callable[[Settings, bool], Result]
 SCENARIOS: dict[str, Scenario] = {
     "rls": rls.run,
+    "rls-setting": rls_setting.run,
+    "vector": vector.run,
+    "tuning": tuning.run,
+    "migration": migration.run,
+    "startup": startup.run,
 }
 
 
@@ -63,10 +68,15 @@ def write_report(results: Sequence[Result], settings: Settings, out_dir: Path, q
                 f"| {result.scenario} | {m.name} | {m.variant:.3f} | {m.baseline:.3f} | {m.unit}"
                 f" | {m.ratio:.2f} |"
             )
+    lines += ["", f"![ratios]({plots.ratio_chart(results, out_dir).name})"]
     for result in results:
         lines += ["", f"## {result.scenario}", "", f"{result.variant} vs {result.baseline}.", ""]
         lines += [f"- {note}" for note in result.notes]
-        lines += [f"\n![{Path(plot).stem}]({Path(plot).name})" for plot in result.plots]
+        for curve in result.curves:
+            lines += [
+                "",
+                f"![{curve.title}]({plots.curve_chart(result.scenario, curve, out_dir).name})",
+            ]
     report = out_dir / "report.md"
     report.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return report
@@ -87,5 +97,3 @@ def run(
         results.append(result)
     print(f"report: {write_report(results, settings, out_dir, quick)}")
     return 0
-
-
