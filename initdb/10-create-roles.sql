@@ -56,4 +56,5 @@ GRANT USAGE, CREATE ON SCHEMA public TO ci_owner, ci_auth_lookup;
 GRANT USAGE ON SCHEMA public TO ci_app, ci_readonly, ci_admin;
 
 -- The spec's admin reserve: 7 of the 10 reserved connection slots (postgresql.conf).
-GRANT pg_use_reserved_connections TO ci_admin;
+-- WITH INHERIT: ci_admin is NOINHERIT, and reserved slots need the privileges of the role.
+GRANT pg_use_reserved_connections TO ci_admin WITH INHERIT TRUE;

@@ -1,0 +1,162 @@
+"""Durability and faults: SIGKILL mid-stream, stop under load, connection exhaustion."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from conftest import DB_IMAGE
+from support.docker import Container, create_volume, docker, remove_volume, run_container
+
+MIGRATOR = "reliability-migrator-pw"
+
+
+@pytest.fixture
+def volume() -> Iterator[str]:
+    name = create_volume()
+    yield name
+    remove_volume(name)
+
+
+@pytest.fixture
+def database(images: dict[str, str], volume: str) -> Iterator[Container]:
+    db = run_container(
+        DB_IMAGE,
+        env={"POSTGRES_PASSWORD": "pw", "CI_MIGRATOR_PASSWORD": MIGRATOR},
+        volumes=[f"{volume}:/var/lib/postgresql/data"],
+    )
+    db.wait_healthy()
+    db.psql(
+        "CREATE TABLE public.durability (id bigint PRIMARY KEY, payload text NOT NULL);"
+        "ALTER TABLE public.durability OWNER TO ci_owner"
+    )
+    yield db
+    db.remove()
+
+
+def migrator(db: Container) -> psycopg.Connection:
+    return psycopg.connect(
+        host="127.0.0.1",
+        port=db.port(5432),
+        dbname="contextinject",
+        user="ci_migrator",
+        password=MIGRATOR,
+        autocommit=True,
+        connect_timeout=10,
+    )
+
+
+class Writer(threading.Thread):
+    """Inserts rows one committed transaction at a time; records each id whose COMMIT returned."""
+
+    def __init__(self, db: Container, start_id: int) -> None:
+        super().__init__(daemon=True)
+        self.conn = migrator(db)
+        self.next_id = start_id
+        self.committed: list[int] = []
+
+    def run(self) -> None:
+        try:
+            while True:
+                self.conn.execute(
+                    "INSERT INTO public.durability VALUES (%s, repeat('x', 200))", (self.next_id,)
+                )
+                self.committed.append(self.next_id)  # autocommit: COMMIT has returned
+                self.next_id += 1
+        except psycopg.Error:
+            return  # the server went away mid-stream, as intended
+
+
+def test_committed_inserts_survive_sigkill_five_times(database: Container) -> None:
+    """SIGKILL during a stream of inserts, five times: every acknowledged row is there after."""
+    acknowledged: list[int] = []
+    for round_ in range(5):
+        writer = Writer(database, start_id=round_ * 1_000_000)
+        writer.start()
+        deadline = time.monotonic() + 30
+        while len(writer.committed) < 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        docker("kill", "-s", "KILL", database.name)
+        writer.join(timeout=30)
+        acknowledged += writer.committed
+        database.start()
+        database.wait_healthy()
+        with migrator(database) as conn:
+            present = conn.execute(
+                "SELECT count(*) FROM public.durability WHERE id = ANY(%s)", (acknowledged,)
+            ).fetchone()[0]
+        assert present == len(acknowledged), f"round {round_}: lost {len(acknowledged) - present}"
+    assert len(acknowledged) >= 5 * 200
+    database.psql("CREATE EXTENSION IF NOT EXISTS amcheck")
+    out = database.exec("pg_amcheck", "-d", "contextinject", "--heapallindexed", "--progress")
+    assert "corrupt" not in out.lower()
+
+
+def test_stop_under_load_is_clean_and_next_start_needs_no_recovery(database: Container) -> None:
+    """`docker stop` under write load exits 0 in time; the cluster is cleanly shut down."""
+    writers = [Writer(database, start_id=i * 10_000_000) for i in range(4)]
+    for writer in writers:
+        writer.start()
+    time.sleep(2)
+    docker("stop", database.name)  # Docker's default 10 s, then SIGKILL (exit code 137)
+    state = database.inspect()["State"]
+    assert (state["Running"], state["ExitCode"]) == (False, 0), database.logs()
+    volume = next(m["Name"] for m in database.inspect()["Mounts"] if m["Type"] == "volume")
+    control = docker(
+        "run",
+        "--rm",
+        "-v",
+        f"{volume}:/var/lib/postgresql/data",
+        "--entrypoint",
+        "pg_controldata",
+        DB_IMAGE,
+        "/var/lib/postgresql/data",
+    )
+    assert "Database cluster state:               shut down" in control
+    database.start()
+    database.wait_healthy()
+    assert sum(len(w.committed) for w in writers) > 0
+
+
+def test_exhausted_connections_refuse_clearly_but_admin_gets_a_reserved_slot(
+    database: Container,
+) -> None:
+    """Past max_connections - 10 a plain role gets 'too many clients'; ci_admin still gets in."""
+    database.psql("ALTER ROLE ci_app PASSWORD 'app-pw'; ALTER ROLE ci_admin PASSWORD 'admin-pw'")
+    port = database.port(5432)
+
+    def connect(user: str, password: str) -> psycopg.Connection:
+        return psycopg.connect(
+            host="127.0.0.1",
+            port=port,
+            dbname="contextinject",
+            user=user,
+            password=password,
+            connect_timeout=10,
+        )
+
+    held: list[psycopg.Connection] = []
+    try:
+        with pytest.raises(psycopg.OperationalError) as refused:
+            for _ in range(200):
+                held.append(connect("ci_app", "app-pw"))
+        # SQLSTATE 53300: "remaining connection slots are reserved for roles with privileges of
+        # the pg_use_reserved_connections role" (or "too many clients already" past all slots).
+        assert re.search(
+            r"too many clients|remaining connection slots are reserved", str(refused.value)
+        )
+        assert len(held) == 90  # 100 - 3 superuser - 7 reserved slots
+        with connect("ci_admin", "admin-pw") as admin:
+            assert (
+                admin.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE usename = 'ci_app'"
+                ).fetchone()[0]
+                == 90
+            )
+    finally:
+        for conn in held:
+            conn.close()
