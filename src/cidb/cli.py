@@ -258,6 +258,19 @@ class Bench(cli.Application):
         return runner.run(scenarios, quick=self.quick, out_dir=out_dir)
 
 
+@Cidb.subcommand("sbom")
+class Sbom(cli.Application):
+    """Write a CycloneDX JSON SBOM of each image's packages (default: ./sbom/)."""
+
+    out = cli.SwitchAttr("--out", str, default="sbom", help="output directory")
+
+    def main(self) -> None:
+        from cidb import sbom
+
+        for path in sbom.write(Path(self.out)):
+            print(path)
+
+
 @Cidb.subcommand("sizes")
 class Sizes(cli.Application):
     """Print both images' sizes beside a naive trixie + postgresql-17 + pgvector build."""
