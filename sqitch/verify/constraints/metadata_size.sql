@@ -1,0 +1,9 @@
+-- Verify contextinject:constraints/metadata_size on pg
+BEGIN;
+
+SELECT 1 / (count(*) = 8)::int
+FROM pg_catalog.pg_constraint
+WHERE contype = 'c' AND conname LIKE '%\_metadata\_size\_check'
+  AND connamespace = 'public'::regnamespace;
+
+ROLLBACK;
