@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 from conftest import DB_IMAGE
+from plumbum import local
+from psycopg import errors
 from support.docker import Container, create_volume, docker, remove_volume, run_container
 
 MIGRATOR = "reliability-migrator-pw"
@@ -160,3 +164,62 @@ def test_exhausted_connections_refuse_clearly_but_admin_gets_a_reserved_slot(
     finally:
         for conn in held:
             conn.close()
+
+
+@pytest.fixture
+def small_disk(tmp_path) -> Iterator[Path]:
+    """A 600 MB ext4 file system on a loop device: a data volume that can really fill up."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a loop device")
+    image, mount = tmp_path / "disk.img", tmp_path / "mnt"
+    mount.mkdir()
+    local["truncate"]("-s", "600M", str(image))
+    local["mkfs.ext4"]("-q", "-F", str(image))
+    local["mount"]("-o", "loop", str(image), str(mount))
+    try:
+        (mount / "pgdata").mkdir()
+        os.chown(mount / "pgdata", 999, 999)
+        yield mount
+    finally:
+        local["umount"]["-l", str(mount)].run(retcode=None)
+
+
+def test_full_data_volume_fails_writes_cleanly_and_recovers(images, small_disk: Path) -> None:
+    """Disk full: a clear 'No space left on device' error, committed rows intact, writes work
+    again once space is freed (WAL kept preallocated by min_wal_size, so only data files hit it)."""
+    db = run_container(
+        DB_IMAGE,
+        env={
+            "POSTGRES_PASSWORD": "pw",
+            "CI_MIGRATOR_PASSWORD": MIGRATOR,
+            "PGDATA": "/var/lib/postgresql/data/pgdata",
+        },
+        volumes=[f"{small_disk}:/var/lib/postgresql/data"],
+    )
+    try:
+        db.wait_healthy()
+        db.psql(
+            "CREATE TABLE public.fill (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+            " payload text NOT NULL); ALTER TABLE public.fill OWNER TO ci_owner;"
+            " ALTER TABLE public.fill ALTER payload SET STORAGE EXTERNAL;"
+            " INSERT INTO public.fill (payload) SELECT md5(g::text) FROM generate_series(1, 1000) g"
+        )
+        for _ in range(17):  # fill min_wal_size with recycled segments, as a busy server has
+            db.psql("SELECT pg_switch_wal() FROM (SELECT txid_current()) AS t")
+        db.psql("CHECKPOINT")
+        free_mib = os.statvfs(small_disk).f_bavail * os.statvfs(small_disk).f_frsize // 2**20
+        filler = small_disk / "filler"
+        local["fallocate"]("-l", f"{free_mib - 40}M", str(filler))
+        with migrator(db) as conn, pytest.raises(errors.DiskFull, match="No space left on device"):
+            conn.execute(
+                "INSERT INTO public.fill (payload)"
+                " SELECT repeat(md5(g::text), 100) FROM generate_series(1, 200000) AS g"
+            )
+        assert db.health() == "healthy" and db.running()
+        assert db.psql("SELECT count(*), max(id) FROM public.fill") == "1000|1000"
+        filler.unlink()
+        with migrator(db) as conn:
+            conn.execute("INSERT INTO public.fill (payload) VALUES ('after')")
+        assert db.psql("SELECT count(*) FROM public.fill") == "1001"
+    finally:
+        db.remove()
