@@ -35,9 +35,12 @@ ARG PGVECTOR_DEB_VERSION
 ARG PGVECTOR_ORIG_SHA256=25c9b78cfdaa43c66788d7490246ac24e4fe1c86f19c4b60c089b723f84a4a0d
 ARG PGVECTOR_DEBIAN_SHA256=3bbb17a5352900ea6534363399f519967d8c8bb0907f31e29af9ce03d2ed95c4
 ARG PGVECTOR_DSC_SHA256=d08de2aa48b7cb70319cc896aa3d95514690d1009f96579dbe6b23c59634f4e6
+# Build tools stay unpinned: this stage is thrown away, and what it produces is pinned by hash
+# (inputs) and by version (the .deb); cd is needed because dpkg-buildpackage works in its tree.
+# hadolint ignore=DL3003,DL3008
 RUN set -eux; \
     apt-get update; \
-    apt-get install -y build-essential debhelper dpkg-dev fakeroot \
+    apt-get install -y --no-install-recommends build-essential debhelper dpkg-dev fakeroot \
         postgresql-server-dev-${PG_MAJOR} postgresql-common; \
     mkdir -p /build /out; cd /build; \
     pool="${DEBIAN_MIRROR}/pool/main/p/pgvector"; \
@@ -53,7 +56,9 @@ RUN set -eux; \
     dpkg-source --no-check -x "pgvector_${PGVECTOR_DEB_VERSION}.dsc" src; \
     cd src; \
     # Debian's no-native patch keeps the binary portable; -march=native crashes on other CPUs.
-    ! grep -qE '^OPTFLAGS[[:space:]]*=[[:space:]]*-march=native' Makefile; \
+    if grep -qE '^OPTFLAGS[[:space:]]*=[[:space:]]*-march=native' Makefile; then \
+        echo "FATAL: pgvector would build with -march=native" >&2; exit 1; \
+    fi; \
     # Only our major; nocheck because the package's tests want every PostgreSQL version.
     echo "${PG_MAJOR}" > debian/pgversions; \
     pg_buildext updatecontrol; \
@@ -90,6 +95,8 @@ ARG PG_VERSION
 ARG PGVECTOR_DEB_VERSION
 ARG SQITCH_VERSION=1.5.2-1
 ARG DBD_PG_VERSION=3.18.0-1+b3
+# setpriv, for dropping root when a user starts the image with --user root.
+ARG UTIL_LINUX_VERSION=2.41.5-0+deb13u1
 RUN set -eux; \
     # The package must not create a cluster of its own: the entrypoint owns initdb.
     mkdir -p /etc/postgresql-common/createcluster.d; \
@@ -97,12 +104,12 @@ RUN set -eux; \
 RUN --mount=type=bind,from=pgvector-build,source=/out,target=/tmp/pgvector \
     set -eux; \
     apt-get update; \
-    apt-get install -y \
+    apt-get install -y --no-install-recommends \
         "postgresql-${PG_MAJOR}=${PG_VERSION}" \
         "postgresql-client-${PG_MAJOR}=${PG_VERSION}" \
         "/tmp/pgvector/postgresql-${PG_MAJOR}-pgvector_${PGVECTOR_DEB_VERSION}_$(dpkg --print-architecture).deb" \
         "sqitch=${SQITCH_VERSION}" "libdbd-pg-perl=${DBD_PG_VERSION}" \
-        util-linux; \
+        "util-linux=${UTIL_LINUX_VERSION}"; \
     rm -rf /var/lib/apt/lists/*; \
     # Refuse a silent downgrade: the CVE fix is the reason this image builds pgvector itself.
     dpkg --compare-versions "$(dpkg-query -W -f '${Version}' postgresql-${PG_MAJOR}-pgvector)" ge 0.8.2; \
@@ -123,7 +130,8 @@ COPY sqitch/ /usr/share/ci-db/sqitch/
 COPY docker/docker-entrypoint.sh docker/ci-db-healthcheck /usr/local/bin/
 
 VOLUME /var/lib/postgresql/data
-USER postgres
+# Numeric, so Kubernetes' runAsNonRoot can verify it (uid 999 = postgres, as in the official image).
+USER 999:999
 EXPOSE 5432
 # SIGINT is PostgreSQL's "fast" shutdown: clients are cut, the checkpoint is clean.
 STOPSIGNAL SIGINT
