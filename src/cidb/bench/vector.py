@@ -21,9 +21,15 @@ TABLE = "public.bench_vectors"
 
 
 def clustered(n: int, clusters: int, rng: np.random.Generator) -> np.ndarray:
-    """N unit vectors around CLUSTERS centres: closer to real embeddings than uniform noise."""
-    centres = rng.standard_normal((clusters, DIM), dtype=np.float32)
-    data = centres[rng.integers(0, clusters, n)] + 0.6 * rng.standard_normal((n, DIM), np.float32)
+    """N unit vectors with the shape of real embeddings: clusters in a low-dimensional latent
+    space (64) projected to 1024 dimensions, plus a little noise. Uniform noise in 1024
+    dimensions would make every point nearly equidistant, which no real corpus is."""
+    latent_dim = 64
+    centres = rng.standard_normal((clusters, latent_dim), dtype=np.float32)
+    latent = centres[rng.integers(0, clusters, n)]
+    latent += 0.5 * rng.standard_normal((n, latent_dim), np.float32)
+    projection = rng.standard_normal((latent_dim, DIM), dtype=np.float32)
+    data = latent @ projection + 0.05 * rng.standard_normal((n, DIM), np.float32)
     return data / np.linalg.norm(data, axis=1, keepdims=True)
 
 
@@ -111,11 +117,12 @@ def run(settings: Settings, quick: bool = False) -> Result:
         exact_topk(vectors, q, tenant_of == i % n_tenants) for i, q in enumerate(queries)
     ]
 
-    with (
-        psycopg.connect(settings.conninfo("migrator"), autocommit=True) as owner,
-        psycopg.connect(settings.conninfo("admin"), autocommit=True) as admin,
-        psycopg.connect(settings.conninfo("app"), autocommit=True) as app,
-    ):
+    # No server-side prepared statements: a generic plan cached while enable_indexscan was off
+    # (the exact-scan phase) would keep seq-scanning after it is back on.
+    def connect(role: str) -> psycopg.Connection:
+        return psycopg.connect(settings.conninfo(role), autocommit=True, prepare_threshold=None)
+
+    with connect("migrator") as owner, connect("admin") as admin, connect("app") as app:
         register_vector(owner)
         load(owner, vectors, tenants)
         try:
