@@ -87,20 +87,31 @@ def test_bad_environment_stops_with_one_line_reason(
     assert len(errors) == 1 and message in errors[0], db.logs()
 
 
+BAD_ENVIRONMENTS = [
+    {},
+    {"POSTGRES_PASSWORD": "pw", "POSTGRES_PASSWORD_FILE": "/etc/hostname"},
+    {"POSTGRES_PASSWORD_FILE": "/nonexistent"},
+    {"POSTGRES_PASSWORD": "pw", "CI_DB_MEMORY": "-1GB"},
+    {"POSTGRES_PASSWORD": "pw", "CI_DB_MEMORY": "12 parsecs"},
+]
+
+
 def test_bad_environment_leaves_existing_volume_untouched(start: Start, volume: str) -> None:
-    """A later start with a bad environment exits before touching a good volume."""
-    first = start({"POSTGRES_PASSWORD": "pw"}, volumes=[f"{volume}:/var/lib/postgresql/data"])
+    """Every bad environment exits before touching a good volume; the data is all there after."""
+    data = f"{volume}:/var/lib/postgresql/data"
+    first = start({"POSTGRES_PASSWORD": "pw"}, volumes=[data])
     first.wait_healthy()
     first.psql("CREATE TABLE public.keepme (id int); INSERT INTO public.keepme VALUES (42)")
     first.stop()
-    broken = start(
-        {"POSTGRES_PASSWORD": "pw", "CI_DB_MEMORY": "-1GB"},
-        volumes=[f"{volume}:/var/lib/postgresql/data"],
-    )
-    assert broken.wait_exit(timeout=60) != 0
-    again = start({"POSTGRES_PASSWORD": "pw"}, volumes=[f"{volume}:/var/lib/postgresql/data"])
+    for env in BAD_ENVIRONMENTS:
+        broken = start(env, volumes=[data])
+        assert broken.wait_exit(timeout=60) != 0, broken.logs()
+        assert "ci-db: error:" in broken.logs()
+        assert "initializing a new cluster" not in broken.logs()
+    again = start({"POSTGRES_PASSWORD": "pw"}, volumes=[data])
     again.wait_healthy()
     assert again.psql("SELECT id FROM public.keepme") == "42"
+    assert "initializing a new cluster" not in again.logs()
 
 
 def test_second_start_reuses_volume_and_skips_init_scripts(

@@ -217,3 +217,30 @@ def test_failed_change_reports_clearly(target_db: Container, tmp_path: Path) -> 
         target_db.psql("DROP SCHEMA IF EXISTS bad_sqitch CASCADE")
     with pytest.raises(ProcessExecutionError):
         cidb()("migrate", "--target", "mysql://nope", retcode=0)
+
+
+def test_concurrent_index_change_heals_an_invalid_leftover(target_db: Container) -> None:
+    """An INVALID chunks_embedding_hnsw_idx (an interrupted CONCURRENTLY build) is dropped and
+    rebuilt when the change is deployed again; verify then passes."""
+    changes = plan_changes()
+    before_index = changes[changes.index("indexes/chunks_embedding_hnsw") - 1]
+    sqitch_cli(target_db, "revert", "--to", before_index)
+    # What an interrupted build leaves behind: the index exists in the catalog, marked invalid.
+    target_db.psql(
+        "CREATE INDEX chunks_embedding_hnsw_idx ON public.chunks USING hnsw"
+        " (embedding vector_cosine_ops) WITH (m = 4);"
+        " UPDATE pg_index SET indisvalid = false"
+        " WHERE indexrelid = 'public.chunks_embedding_hnsw_idx'::regclass"
+    )
+    _, out = sqitch_cli(target_db, "migrate")
+    assert "+ indexes/chunks_embedding_hnsw" in out
+    assert (
+        target_db.psql(
+            "SELECT indisvalid, array_to_string(c.reloptions, ',') FROM pg_index i"
+            " JOIN pg_class c ON c.oid = i.indexrelid"
+            " WHERE indexrelid = 'public.chunks_embedding_hnsw_idx'::regclass"
+        )
+        == "t|m=16,ef_construction=200"
+    )
+    code, _ = sqitch_cli(target_db, "verify")
+    assert code == 0
