@@ -72,16 +72,18 @@ ARG PG_VERSION
 ARG PGBOUNCER_VERSION=1.24.1-1+deb13u2
 RUN set -eux; \
     apt-get update; \
-    apt-get install -y "pgbouncer=${PGBOUNCER_VERSION}" "postgresql-client-${PG_MAJOR}=${PG_VERSION}"; \
+    apt-get install -y --no-install-recommends \
+        "pgbouncer=${PGBOUNCER_VERSION}" "postgresql-client-${PG_MAJOR}=${PG_VERSION}"; \
     rm -rf /var/lib/apt/lists/*; \
     mkdir -p /etc/pgbouncer /var/run/pgbouncer; \
     chown postgres:postgres /var/run/pgbouncer
 COPY pgbouncer/pgbouncer.ini /etc/pgbouncer/pgbouncer.ini
 COPY pgbouncer/entrypoint.sh /usr/local/bin/pgbouncer-entrypoint.sh
 COPY pgbouncer/healthcheck.sh /usr/local/bin/pgbouncer-healthcheck.sh
-USER postgres
+USER 999:999
 EXPOSE 6432
-# SIGINT is PgBouncer's fast shutdown; SIGTERM (since 1.23) waits for every client to leave.
+# The entrypoint stays PID 1: on SIGINT it asks PgBouncer to stop (SIGINT waits for server
+# connections since 1.23), then after PGBOUNCER_SHUTDOWN_GRACE sends SIGQUIT, inside Docker's 10 s.
 STOPSIGNAL SIGINT
 HEALTHCHECK --interval=5s --timeout=5s --start-period=30s --retries=3 \
     CMD ["/usr/local/bin/pgbouncer-healthcheck.sh"]
@@ -127,7 +129,10 @@ RUN mkdir -p "$PGDATA" && chown postgres:postgres "$PGDATA" && chmod 0700 "$PGDA
 COPY postgresql.conf /etc/postgresql/postgresql.conf
 COPY initdb/ /usr/share/ci-db/initdb/
 COPY sqitch/ /usr/share/ci-db/sqitch/
+# The development seed: run only when CI_DB_DEV_SEED=1 (compose.yaml), never by default.
+COPY seed/ /usr/share/ci-db/seed/
 COPY docker/docker-entrypoint.sh docker/ci-db-healthcheck /usr/local/bin/
+COPY docker/scram-verifier-matches /usr/local/lib/ci-db/
 
 VOLUME /var/lib/postgresql/data
 # Numeric, so Kubernetes' runAsNonRoot can verify it (uid 999 = postgres, as in the official image).

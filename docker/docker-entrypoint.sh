@@ -27,6 +27,7 @@ docker_setup_env() {
 	for var in "${SECRET_VARS[@]}"; do file_env "$var"; done
 	[[ -n $POSTGRES_PASSWORD ]] ||
 		die "no superuser password: set POSTGRES_PASSWORD or POSTGRES_PASSWORD_FILE (refusing to start without one)"
+	[[ ${CI_DB_DEV_SEED:-0} =~ ^[01]$ ]] || die "CI_DB_DEV_SEED='$CI_DB_DEV_SEED' must be 0 or 1"
 }
 
 # CI_DB_MEMORY=4GB sizes the memory settings for a container of that size. Command-line
@@ -111,13 +112,26 @@ docker_create_database() {
 	EOSQL
 }
 
+# True when ROLE_PASSWORD (e.g. CI_APP_PASSWORD for ci_app) is what the role already has.
+password_unchanged() {
+	local var=$1 role verifier
+	role=${var%_PASSWORD}
+	role=${role,,}
+	verifier=$(psql_super -d "$POSTGRES_DB" -At --set role="$role" \
+		<<<"SELECT rolpassword FROM pg_catalog.pg_authid WHERE rolname = :'role'")
+	[[ -n $verifier ]] &&
+		SCRAM_PASSWORD=${!var} SCRAM_VERIFIER=$verifier /usr/local/lib/ci-db/scram-verifier-matches
+}
+
 # Our initdb/ scripts are idempotent and run on EVERY start: roles, passwords, extension
 # versions and the PgBouncer look-up follow the image and the environment, not the volume's age.
 docker_run_own_init() {
 	local -a vars=(--set db="$POSTGRES_DB" --set superuser="$POSTGRES_USER")
 	local var f
 	for var in "${SECRET_VARS[@]:1}"; do
-		if [[ -n ${!var} ]]; then vars+=(--set "${var,,}=${!var}"); fi
+		if [[ -n ${!var} ]] && ! password_unchanged "$var"; then
+			vars+=(--set "${var,,}=${!var}")
+		fi
 	done
 	for f in "$CI_DB_SHARE"/initdb/*.sql; do
 		psql_super -d "$POSTGRES_DB" "${vars[@]}" -f "$f"
@@ -132,6 +146,17 @@ docker_deploy_schema() {
 		SQITCH_FULLNAME="ci-db entrypoint" SQITCH_EMAIL="ci-db@localhost" \
 		sqitch --chdir "$CI_DB_SHARE/sqitch" deploy --verify --mode change db:pg: >&2 ||
 		die "schema deploy failed; the database keeps the last good change (see above)"
+}
+
+# CI_DB_DEV_SEED=1 (compose.yaml sets it, the image never does): the development tenants, users
+# and API keys, on every start (idempotent; an existing key is neither printed nor rotated).
+# Before the user's init files, so those can build on the seed.
+docker_load_dev_seed() {
+	[[ ${CI_DB_DEV_SEED:-0} == 1 ]] || return 0
+	log "loading the development seed"
+	# dev.sql reads plan-limits.json beside it; its lines (a new key, once) go to the log.
+	(cd "$CI_DB_SHARE/seed" && psql_super -d "$POSTGRES_DB" -f dev.sql) >&2 ||
+		die "the development seed failed (see above)"
 }
 
 # The official image's /docker-entrypoint-initdb.d contract: *.sh sourced or run, *.sql and
@@ -185,6 +210,7 @@ _main() {
 	$fresh && docker_create_database
 	docker_run_own_init
 	docker_deploy_schema
+	docker_load_dev_seed
 	$fresh && docker_process_init_files
 	temp_server_stop
 	unset "${SECRET_VARS[@]}"

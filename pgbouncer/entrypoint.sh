@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # ci-db-pgbouncer entrypoint: writes the runtime pieces pgbouncer.ini includes (the target
-# database and auth_user's own secret) into a tmpfs-friendly run dir, then execs PgBouncer.
+# database, auth_dbname, size overrides, and auth_user's own secret) into the run dir, then runs
+# PgBouncer under a small supervisor that bounds a stop to Docker's 10 s.
 set -Eeuo pipefail
 
 readonly RUN_DIR=/var/run/pgbouncer
+# Size settings a deployment may override (PGBOUNCER_<NAME>): see the formula in pgbouncer.ini.
+readonly SIZE_SETTINGS=(default_pool_size reserve_pool_size max_db_connections max_client_conn)
 
 # shellcheck source=docker/file-env.sh
 . /usr/local/lib/ci-db/file-env.sh
@@ -12,21 +15,40 @@ pgbouncer_setup_env() {
 	file_env PGBOUNCER_AUTH_PASSWORD
 	file_env POSTGRES_DB contextinject
 	: "${DB_HOST:=db}" "${DB_PORT:=5432}"
+	# Docker sends SIGKILL 10 s after the stop signal; leave time to close after the grace.
+	: "${PGBOUNCER_SHUTDOWN_GRACE:=7}"
 	[[ -n $PGBOUNCER_AUTH_PASSWORD ]] ||
 		die "no PGBOUNCER_AUTH_PASSWORD or PGBOUNCER_AUTH_PASSWORD_FILE: PgBouncer cannot look up logins"
 	[[ $DB_PORT =~ ^[0-9]+$ ]] || die "DB_PORT='$DB_PORT' is not a port number"
 	[[ $DB_HOST =~ ^[A-Za-z0-9._-]+$ ]] || die "DB_HOST='$DB_HOST' is not a host name"
 	[[ $POSTGRES_DB =~ ^[A-Za-z0-9_]+$ ]] || die "POSTGRES_DB='$POSTGRES_DB' is not a plain database name"
+	[[ $PGBOUNCER_SHUTDOWN_GRACE =~ ^[0-9]+$ ]] ||
+		die "PGBOUNCER_SHUTDOWN_GRACE='$PGBOUNCER_SHUTDOWN_GRACE' is not a number of seconds"
+	local setting var
+	for setting in "${SIZE_SETTINGS[@]}"; do
+		var=PGBOUNCER_${setting^^}
+		[[ -z ${!var:-} || ${!var} =~ ^[0-9]+$ ]] || die "$var='${!var}' is not a whole number"
+	done
 }
 
 # Quote for PgBouncer's auth_file: "name" "secret", with " doubled.
 auth_file_quote() { printf '"%s"' "${1//\"/\"\"}"; }
 
+pgbouncer_write_settings() {
+	local setting var
+	printf 'auth_dbname = %s\n' "$POSTGRES_DB"
+	for setting in "${SIZE_SETTINGS[@]}"; do
+		var=PGBOUNCER_${setting^^}
+		[[ -z ${!var:-} ]] || printf '%s = %s\n' "$setting" "${!var}"
+	done
+}
+
 pgbouncer_write_runtime() {
 	mkdir -p "$RUN_DIR"
 	umask 077
-	printf '* = host=%s port=%s auth_dbname=%s\n' "$DB_HOST" "$DB_PORT" "$POSTGRES_DB" \
+	printf '%s = host=%s port=%s dbname=%s\n' "$POSTGRES_DB" "$DB_HOST" "$DB_PORT" "$POSTGRES_DB" \
 		>"$RUN_DIR/databases.ini"
+	pgbouncer_write_settings >"$RUN_DIR/settings.ini"
 	printf '%s %s\n' "$(auth_file_quote pgbouncer_auth)" "$(auth_file_quote "$PGBOUNCER_AUTH_PASSWORD")" \
 		>"$RUN_DIR/userlist.txt"
 	# For the healthcheck, which logs in through PgBouncer as pgbouncer_auth.
@@ -35,13 +57,54 @@ pgbouncer_write_runtime() {
 	printf '%s\n' "$POSTGRES_DB" >"$RUN_DIR/database"
 }
 
+# Each client holds a file descriptor: use the hard limit (engines often set a soft 1024).
+pgbouncer_raise_fd_limit() {
+	ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || log "could not raise the open-files limit ($(ulimit -Sn))"
+}
+
+pgbouncer_signal() { kill "-$1" "$PGBOUNCER_PID" 2>/dev/null || true; }
+
+# SIGINT is PgBouncer's safe shutdown: it stops listening but waits for every server connection
+# to be released, so one open transaction would hold it until Docker's SIGKILL. After the grace,
+# SIGQUIT closes what is left (those transactions roll back on the server).
+pgbouncer_stop() {
+	log "stopping: waiting up to ${PGBOUNCER_SHUTDOWN_GRACE}s for transactions in flight"
+	pgbouncer_signal INT
+	local tick
+	for ((tick = 0; tick < PGBOUNCER_SHUTDOWN_GRACE * 10; tick++)); do
+		kill -0 "$PGBOUNCER_PID" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	log "transactions still open after ${PGBOUNCER_SHUTDOWN_GRACE}s: closing them"
+	pgbouncer_signal QUIT
+}
+
+# Stay PID 1 so a stop can be bounded; SIGHUP (reload) and SIGUSR1/2 (pause/resume) pass through.
+pgbouncer_run() {
+	"$@" &
+	PGBOUNCER_PID=$!
+	trap pgbouncer_stop INT TERM
+	trap 'pgbouncer_signal HUP' HUP
+	trap 'pgbouncer_signal USR1' USR1
+	trap 'pgbouncer_signal USR2' USR2
+	# A trapped signal interrupts `wait`; wait again until PgBouncer itself has exited.
+	while kill -0 "$PGBOUNCER_PID" 2>/dev/null; do
+		wait "$PGBOUNCER_PID" || true
+	done
+	local status=0
+	wait "$PGBOUNCER_PID" || status=$?
+	exit "$status"
+}
+
 _main() {
-	if [[ ${1:-} == pgbouncer ]]; then
-		pgbouncer_setup_env
-		pgbouncer_write_runtime
-		unset PGBOUNCER_AUTH_PASSWORD
+	if [[ ${1:-} != pgbouncer ]]; then
+		exec "$@"
 	fi
-	exec "$@"
+	pgbouncer_setup_env
+	pgbouncer_write_runtime
+	unset PGBOUNCER_AUTH_PASSWORD
+	pgbouncer_raise_fd_limit
+	pgbouncer_run "$@"
 }
 
 _main "$@"

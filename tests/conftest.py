@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from plumbum import local
 from plumbum.commands.processes import ProcessExecutionError
-from support.docker import Container, docker
+from support.docker import SESSION_LABEL, Container, docker
 
 from cidb.settings import Settings
 
@@ -121,12 +121,12 @@ def _sweep_leftovers() -> Iterator[None]:
     """Remove containers and volumes an interrupted earlier run left behind."""
     yield
     try:
-        ids = docker("ps", "-aq", "--filter", "label=cidb-test=1").split()
+        ids = docker("ps", "-aq", "--filter", f"label={SESSION_LABEL}").split()
     except ProcessExecutionError:
         return  # no engine: nothing can be left behind
 
     if ids:
         docker("rm", "-f", "-v", *ids, retcode=None)
-    vols = docker("volume", "ls", "-q", "--filter", "label=cidb-test=1").split()
+    vols = docker("volume", "ls", "-q", "--filter", f"label={SESSION_LABEL}").split()
     if vols:
         docker("volume", "rm", "-f", *vols, retcode=None)

@@ -155,3 +155,22 @@ def test_injection_shaped_names_are_stored_verbatim(connect, tenant) -> None:
         "SELECT title FROM documents WHERE id = %s", (tenant["documents"],)
     ).fetchone() == (INJECTION,)
     conn.rollback()
+
+
+def test_injection_shaped_target_through_cidb_seed_changes_nothing(
+    settings: Settings, connect
+) -> None:
+    """`cidb seed --target` with an injection-shaped database name fails; no table is touched."""
+    target = f"postgresql://127.0.0.1:{settings.port}/contextinject'; DROP TABLE public.tenants; --"
+    code, out, err = (
+        cidb()["seed", "--target", target]
+        .with_env(CI_ADMIN_PASSWORD=settings.passwords["ci_admin"])
+        .run(retcode=None, timeout=120)
+    )
+    assert code != 0, out + err
+    tables = (
+        connect("admin")
+        .execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+        .fetchone()[0]
+    )
+    assert tables == 11

@@ -258,6 +258,72 @@ class Bench(cli.Application):
         return runner.run(scenarios, quick=self.quick, out_dir=out_dir)
 
 
+@Cidb.subcommand("seed")
+class Seed(cli.Application):
+    """Load the development seed (idempotent; a new API key is printed once), or generate
+    deterministic synthetic tenants with --synthetic."""
+
+    target = cli.SwitchAttr(
+        ["-t", "--target"],
+        str,
+        default="",
+        help="postgresql://HOST:PORT/DB without user or password (ci_admin's and, for "
+        "--synthetic, ci_app's come from CI_ADMIN_PASSWORD / CI_APP_PASSWORD); default: the "
+        "compose stack",
+    )
+    synthetic = cli.Flag("--synthetic", help="generate synthetic tenants (dev/bench data only)")
+    tenants = cli.SwitchAttr(
+        "--tenants", cli.Range(1, 100_000), default=10, requires=["--synthetic"]
+    )
+    documents = cli.SwitchAttr(
+        "--documents",
+        cli.Range(1, 10_000_000),
+        default=1000,
+        requires=["--synthetic"],
+        help="documents per tenant",
+    )
+    chunks = cli.SwitchAttr(
+        "--chunks-per-document",
+        cli.Range(1, 1000),
+        default=10,
+        requires=["--synthetic"],
+        help="chunks of each document that got past chunking",
+    )
+    seed = cli.SwitchAttr(
+        "--seed",
+        cli.Range(0, 2**63 - 1),
+        default=0,
+        requires=["--synthetic"],
+        help="same seed, same rows",
+    )
+    copy = cli.Flag(
+        "--copy",
+        requires=["--synthetic"],
+        help="binary COPY as ci_admin (PostgreSQL refuses COPY FROM under RLS), then a ci_app "
+        "count check per tenant; default: INSERTs as ci_app under RLS",
+    )
+
+    def main(self) -> int:
+        import psycopg
+
+        from cidb import seed
+        from cidb.synthetic import Spec
+
+        settings = Settings.from_env()
+        try:
+            if not self.synthetic:
+                print(seed.dev_seed(settings, target=self.target), end="")
+                return 0
+            if self.target:
+                settings = seed.target_settings(self.target, settings)
+            spec = Spec(self.tenants, self.documents, self.chunks, self.seed)
+            print(seed.synthetic(settings, spec, copy=self.copy).line(spec))
+        except (seed.SeedError, SqitchError, psycopg.Error) as error:
+            print(f"cidb: {error}", file=sys.stderr)
+            return 1
+        return 0
+
+
 @Cidb.subcommand("sbom")
 class Sbom(cli.Application):
     """Write a CycloneDX JSON SBOM of each image's packages (default: ./sbom/)."""

@@ -13,6 +13,9 @@ from plumbum import local
 from plumbum.commands.processes import ProcessExecutionError
 
 DOCKER = local["docker"]
+# Everything this pytest session starts carries its own label value, so the end-of-session
+# sweep removes its own leftovers and never another session's containers.
+SESSION_LABEL = f"cidb-test={uuid.uuid4().hex[:12]}"
 
 
 class DeadlinePassed(AssertionError):
@@ -132,7 +135,7 @@ def run_container(
 ) -> Container:
     """`docker run -d` IMAGE with ports published on ephemeral 127.0.0.1 ports."""
     name = unique_name(prefix)
-    args = ["run", "-d", "--name", name, "--label", "cidb-test=1"]
+    args = ["run", "-d", "--name", name, "--label", SESSION_LABEL]
     for port in ports:
         args += ["-p", f"127.0.0.1::{port}"]
     for key in env or {}:
@@ -149,7 +152,7 @@ def run_container(
 
 def create_volume(prefix: str = "cidb-test") -> str:
     name = unique_name(prefix)
-    docker("volume", "create", "--label", "cidb-test=1", name)
+    docker("volume", "create", "--label", SESSION_LABEL, name)
     return name
 
 

@@ -8,19 +8,21 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cidb.bench import migration, plots, rls, rls_setting, startup, tuning, vector
+from cidb.bench import migration, plots, pool, rls, rls_setting, seed, startup, tuning, vector
 from cidb.bench.core import Result
 from cidb.settings import Settings
 
 QUICK_NOTE = " (--quick: shows the scenarios work; the figures mean nothing)"
 Scenario = Callable[[Settings, bool], Result]
 SCENARIOS: dict[str, Scenario] = {
+    "pool": pool.run,
     "rls": rls.run,
     "rls-setting": rls_setting.run,
     "vector": vector.run,
     "tuning": tuning.run,
     "migration": migration.run,
     "startup": startup.run,
+    "seed": seed.run,
 }
 
 
