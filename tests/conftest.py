@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -69,10 +70,9 @@ class Stack:
         )
 
 
-@pytest.fixture(scope="session")
-def stack(images: dict[str, str]) -> Iterator[Stack]:
-    """`docker compose up -d --wait` of compose.yaml, torn down with its volume at the end."""
-    project = f"cidbtest{uuid.uuid4().hex[:8]}"
+@contextmanager
+def running_stack(project: str) -> Iterator[Stack]:
+    """A compose project up with `--wait` (logs printed if it fails), down with its volume after."""
     running = Stack(project)
     try:
         running.compose("up", "-d", "--wait", "--no-build")
@@ -80,9 +80,18 @@ def stack(images: dict[str, str]) -> Iterator[Stack]:
         print(running.compose("logs", "--no-color", retcode=None))
         running.compose("down", "-v", retcode=None)
         raise
-    yield running
-    if os.environ.get("CIDB_KEEP_STACK") != "1":
-        running.compose("down", "-v", "--timeout", "20", retcode=None)
+    try:
+        yield running
+    finally:
+        if os.environ.get("CIDB_KEEP_STACK") != "1":
+            running.compose("down", "-v", "--timeout", "20", retcode=None)
+
+
+@pytest.fixture(scope="session")
+def stack(images: dict[str, str]) -> Iterator[Stack]:
+    """`docker compose up -d --wait` of compose.yaml, torn down with its volume at the end."""
+    with running_stack(f"cidbtest{uuid.uuid4().hex[:8]}") as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

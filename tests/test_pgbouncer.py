@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from conftest import STACK_PASSWORDS, Stack
+from conftest import STACK_PASSWORDS, Stack, running_stack
 from support.docker import DOCKER, Container, DeadlinePassed, run_container
 from support.pgbouncer import (
     POOLER_IMAGE,
@@ -523,17 +523,8 @@ class Restart:
 def restart(images: dict[str, str]) -> Iterator[Restart]:
     """db stopped and started again under PgBouncer, in a compose project of its own (the shared
     stack never sees its db go down); the tests below each check one outcome."""
-    project = Stack(f"cidbpgb{uuid.uuid4().hex[:8]}")
-    try:
-        project.compose("up", "-d", "--wait", "--no-build")
-    except Exception:
-        print(project.compose("logs", "--no-color", retcode=None))
-        project.compose("down", "-v", retcode=None)
-        raise
-    try:
+    with running_stack(f"cidbpgb{uuid.uuid4().hex[:8]}") as project:
         yield restart_under_pooler(project)
-    finally:
-        project.compose("down", "-v", "--timeout", "20", retcode=None)
 
 
 def restart_under_pooler(project: Stack) -> Restart:
