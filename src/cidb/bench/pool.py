@@ -138,26 +138,30 @@ def compare(
     return sides
 
 
+def tps_and_p99(label: str, variant: Side, baseline: Side) -> list[Metric]:
+    return [
+        Metric(
+            f"{label} TPS",
+            statistics.mean(variant.tps),
+            statistics.mean(baseline.tps),
+            "tx/s",
+            lower_is_better=False,
+        ),
+        Metric(
+            f"{label} p99",
+            percentile(variant.latencies_ms, 99),
+            percentile(baseline.latencies_ms, 99),
+            "ms",
+        ),
+    ]
+
+
 def metrics_for(label: str, sides: dict[str, Side], per_transaction: bool) -> list[Metric]:
     """Ratios only where both sides have figures, so every ratio is a finite number."""
     pooled, direct = sides["pooled"], sides["direct"]
     metrics: list[Metric] = []
     if pooled.served and direct.served:
-        metrics += [
-            Metric(
-                f"{label} TPS",
-                statistics.mean(pooled.tps),
-                statistics.mean(direct.tps),
-                "tx/s",
-                lower_is_better=False,
-            ),
-            Metric(
-                f"{label} p99",
-                percentile(pooled.latencies_ms, 99),
-                percentile(direct.latencies_ms, 99),
-                "ms",
-            ),
-        ]
+        metrics += tps_and_p99(label, pooled, direct)
     if per_transaction and pooled.connection_ms and direct.connection_ms:
         metrics.append(
             Metric(
@@ -198,22 +202,7 @@ def beside_direct_at_its_best(many: int, pooled: Side, direct_50: Side) -> list[
     """When direct cannot serve MANY clients at all: PgBouncer at MANY beside direct at 50."""
     if not (pooled.served and direct_50.served):
         return []
-    label = f"{many:,} pooled vs 50 direct"
-    return [
-        Metric(
-            f"{label} TPS",
-            statistics.mean(pooled.tps),
-            statistics.mean(direct_50.tps),
-            "tx/s",
-            lower_is_better=False,
-        ),
-        Metric(
-            f"{label} p99",
-            percentile(pooled.latencies_ms, 99),
-            percentile(direct_50.latencies_ms, 99),
-            "ms",
-        ),
-    ]
+    return tps_and_p99(f"{many:,} pooled vs 50 direct", pooled, direct_50)
 
 
 def run(settings: Settings, quick: bool = False) -> Result:
