@@ -17,8 +17,9 @@ from support.docker import SESSION_LABEL, Container, docker
 from cidb.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-DB_IMAGE = "ci-db:17"
-POOLER_IMAGE = "ci-db-pgbouncer:17"
+# Overridable so that two checkouts can run their suites side by side without sharing tags.
+DB_IMAGE = os.environ.get("CI_DB_IMAGE", "ci-db:17")
+POOLER_IMAGE = os.environ.get("CI_DB_POOLER_IMAGE", "ci-db-pgbouncer:17")
 
 # The same development passwords compose.yaml documents; the stack under test uses them.
 STACK_PASSWORDS = {

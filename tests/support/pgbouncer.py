@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import threading
 import time
@@ -16,7 +17,7 @@ from psycopg.conninfo import make_conninfo
 from cidb.settings import Settings
 from support.docker import DOCKER, Container, run_container
 
-POOLER_IMAGE = "ci-db-pgbouncer:17"
+POOLER_IMAGE = os.environ.get("CI_DB_POOLER_IMAGE", "ci-db-pgbouncer:17")
 AUTH_PASSWORD = "dev-pgbouncer-auth-password"
 
 
