@@ -79,13 +79,15 @@ docker_write_hba() {
 		# To replace it, point hba_file at your own file from /etc/postgresql/conf.d.
 		# The superuser: socket + peer only, never over TCP.
 		local all "$POSTGRES_USER" peer
-		# The container's own start-up (Sqitch) and healthcheck act as ci_migrator.
+		# The container's own start-up (Sqitch) and healthcheck act as ci_migrator, and the
+		# development seed runs as ci_admin: never as the superuser.
 		local all ci_migrator peer map=ci_db_local
+		local all ci_admin peer map=ci_db_local
 		local all all scram-sha-256
 		host all "$POSTGRES_USER" all reject
 		host all all all scram-sha-256
 	EOF
-	printf '# Written by docker-entrypoint.sh at every start.\nci_db_local postgres ci_migrator\n' \
+	printf '# Written by docker-entrypoint.sh at every start.\nci_db_local postgres ci_migrator\nci_db_local postgres ci_admin\n' \
 		>"$PGDATA/pg_ident.conf"
 }
 
@@ -101,7 +103,16 @@ temp_server_stop() {
 }
 
 # Notices ("already exists, skipping") on every start would bury what matters in the log.
+# search_path is pinned: ci_owner can create objects in public, and any function, operator or
+# cast found there before pg_catalog's would run with the superuser's rights.
+readonly PINNED_OPTIONS='-c client_min_messages=warning -c search_path=pg_catalog,pg_temp'
 psql_super() {
+	PGOPTIONS=$PINNED_OPTIONS psql -X -v ON_ERROR_STOP=1 --no-psqlrc -q -h "$SOCKET_DIR" -U "$POSTGRES_USER" "$@"
+}
+
+# The user's /docker-entrypoint-initdb.d files keep the default search_path, as in the official
+# image: they run once, on a fresh volume, before any other role has ever connected.
+psql_init_file() {
 	PGOPTIONS='-c client_min_messages=warning' psql -X -v ON_ERROR_STOP=1 --no-psqlrc -q -h "$SOCKET_DIR" -U "$POSTGRES_USER" "$@"
 }
 
@@ -138,14 +149,35 @@ docker_run_own_init() {
 	done
 }
 
+# The plan's first deploy creates Sqitch's registry schema and hands the look-up functions to
+# ci_auth_lookup; both need privileges ci_owner must not keep. They are lent while the socket-only
+# server runs this deploy and nothing else, and taken back whatever its outcome (10-create-roles.sql
+# takes them back too, should a start die in between).
+deploy_privileges() {
+	local verb=$1
+	psql_super -d "$POSTGRES_DB" --set db="$POSTGRES_DB" --set verb="$verb" <<-'EOSQL'
+		SELECT CASE :'verb'
+		    WHEN 'lend' THEN pg_catalog.format('GRANT CREATE ON DATABASE %I TO ci_owner', :'db')
+		    ELSE pg_catalog.format('REVOKE CREATE ON DATABASE %I FROM ci_owner', :'db') END
+		\gexec
+		SELECT CASE :'verb'
+		    WHEN 'lend' THEN 'GRANT ci_auth_lookup TO ci_owner WITH INHERIT TRUE, SET TRUE'
+		    ELSE 'REVOKE SET OPTION FOR ci_auth_lookup FROM ci_owner' END
+		\gexec
+	EOSQL
+}
+
 docker_deploy_schema() {
 	log "deploying the Sqitch plan"
+	deploy_privileges lend
+	local status=0
 	# Sqitch holds an advisory lock for the whole run, so two containers never migrate at once.
 	PGHOST=$SOCKET_DIR PGUSER=ci_migrator PGDATABASE=$POSTGRES_DB \
 		PGOPTIONS='-c client_min_messages=warning' \
 		SQITCH_FULLNAME="ci-db entrypoint" SQITCH_EMAIL="ci-db@localhost" \
-		sqitch --chdir "$CI_DB_SHARE/sqitch" deploy --verify --mode change db:pg: >&2 ||
-		die "schema deploy failed; the database keeps the last good change (see above)"
+		sqitch --chdir "$CI_DB_SHARE/sqitch" deploy --verify --mode change db:pg: >&2 || status=$?
+	deploy_privileges take-back
+	((status == 0)) || die "schema deploy failed; the database keeps the last good change (see above)"
 }
 
 # CI_DB_DEV_SEED=1 (compose.yaml sets it, the image never does): the development tenants, users
@@ -155,7 +187,10 @@ docker_load_dev_seed() {
 	[[ ${CI_DB_DEV_SEED:-0} == 1 ]] || return 0
 	log "loading the development seed"
 	# dev.sql reads plan-limits.json beside it; its lines (a new key, once) go to the log.
-	(cd "$CI_DB_SHARE/seed" && psql_super -d "$POSTGRES_DB" -f dev.sql) >&2 ||
+	# As ci_admin, not the superuser: a trigger ci_migrator planted on a seeded table runs with
+	# the rights of the role that fires it.
+	(cd "$CI_DB_SHARE/seed" && PGOPTIONS=$PINNED_OPTIONS psql -X -v ON_ERROR_STOP=1 --no-psqlrc -q \
+		-h "$SOCKET_DIR" -U ci_admin -d "$POSTGRES_DB" -f dev.sql) >&2 ||
 		die "the development seed failed (see above)"
 }
 
@@ -176,8 +211,8 @@ docker_process_init_files() {
 				. "$f"
 			fi
 			;;
-		*.sql) log "running $f" && psql_super -d "$POSTGRES_DB" -f "$f" ;;
-		*.sql.gz) log "running $f" && gunzip -c "$f" | psql_super -d "$POSTGRES_DB" ;;
+		*.sql) log "running $f" && psql_init_file -d "$POSTGRES_DB" -f "$f" ;;
+		*.sql.gz) log "running $f" && gunzip -c "$f" | psql_init_file -d "$POSTGRES_DB" ;;
 		*) log "ignoring $f" ;;
 		esac
 	done
