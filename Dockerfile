@@ -77,7 +77,7 @@ RUN set -eux; \
     rm -rf /var/lib/apt/lists/*; \
     mkdir -p /etc/pgbouncer /var/run/pgbouncer; \
     chown postgres:postgres /var/run/pgbouncer
-COPY pgbouncer/pgbouncer.ini /etc/pgbouncer/pgbouncer.ini
+COPY pgbouncer/pgbouncer.ini pgbouncer/pg_hba.conf /etc/pgbouncer/
 COPY pgbouncer/entrypoint.sh /usr/local/bin/pgbouncer-entrypoint.sh
 COPY pgbouncer/healthcheck.sh /usr/local/bin/pgbouncer-healthcheck.sh
 USER 999:999
@@ -96,6 +96,8 @@ ARG PG_MAJOR
 ARG PG_VERSION
 ARG PGVECTOR_DEB_VERSION
 ARG SQITCH_VERSION=1.5.2-1
+# Audit logging of DDL and role statements with passwords redacted (postgresql.conf).
+ARG PGAUDIT_VERSION=17.1-1
 ARG DBD_PG_VERSION=3.18.0-1+b3
 # setpriv, for dropping root when a user starts the image with --user root.
 ARG UTIL_LINUX_VERSION=2.41.5-0+deb13u1
@@ -110,6 +112,7 @@ RUN --mount=type=bind,from=pgvector-build,source=/out,target=/tmp/pgvector \
         "postgresql-${PG_MAJOR}=${PG_VERSION}" \
         "postgresql-client-${PG_MAJOR}=${PG_VERSION}" \
         "/tmp/pgvector/postgresql-${PG_MAJOR}-pgvector_${PGVECTOR_DEB_VERSION}_$(dpkg --print-architecture).deb" \
+        "postgresql-${PG_MAJOR}-pgaudit=${PGAUDIT_VERSION}" \
         "sqitch=${SQITCH_VERSION}" "libdbd-pg-perl=${DBD_PG_VERSION}" \
         "util-linux=${UTIL_LINUX_VERSION}"; \
     rm -rf /var/lib/apt/lists/*; \

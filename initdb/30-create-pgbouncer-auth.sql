@@ -1,13 +1,18 @@
--- PgBouncer's auth_query target, run by the entrypoint as the superuser on every start.
--- Returns the stored SCRAM verifier so PgBouncer can do SCRAM pass-through: no userlist of
--- application passwords exists anywhere. Owned by the superuser because only it reads pg_authid.
+-- PgBouncer's side of the database, run by the entrypoint as the superuser on every start.
+-- get_auth is the auth_query target: it returns the stored SCRAM verifier so PgBouncer can do
+-- SCRAM pass-through, and no userlist of application passwords exists anywhere. Owned by the
+-- superuser because only it reads pg_authid.
 SET log_statement = 'none';
 
 CREATE SCHEMA IF NOT EXISTS pgbouncer AUTHORIZATION :"superuser";
+-- A schema the superuser does not own could have its functions swapped by its owner.
+ALTER SCHEMA pgbouncer OWNER TO :"superuser";
 REVOKE ALL ON SCHEMA pgbouncer FROM PUBLIC;
-GRANT USAGE ON SCHEMA pgbouncer TO pgbouncer_auth;
+GRANT USAGE ON SCHEMA pgbouncer TO pgbouncer_auth, ci_app, ci_readonly, ci_admin;
 
--- Refuses superusers, roles that cannot log in or have expired, and anything not SCRAM.
+-- Serves only the roles the pooler is for. Whoever holds pgbouncer_auth's password can read
+-- these three verifiers (they allow offline guessing, not a login); never ci_migrator's,
+-- pgbouncer_auth's own or a superuser's. Refuses NOLOGIN, expired and non-SCRAM roles.
 CREATE OR REPLACE FUNCTION pgbouncer.get_auth(p_usename text)
 RETURNS TABLE (usename text, passwd text)
 LANGUAGE sql STABLE SECURITY DEFINER
@@ -16,11 +21,35 @@ AS $$
     SELECT a.rolname::text, a.rolpassword::text
     FROM pg_catalog.pg_authid AS a
     WHERE a.rolname = p_usename
+      AND a.rolname IN ('ci_app', 'ci_readonly', 'ci_admin')
       AND a.rolcanlogin
       AND NOT a.rolsuper
-      AND a.rolname <> 'pgbouncer_auth'
       AND (a.rolvaliduntil IS NULL OR a.rolvaliduntil > pg_catalog.now())
       AND a.rolpassword LIKE 'SCRAM-SHA-256$%'
 $$;
 REVOKE ALL ON FUNCTION pgbouncer.get_auth(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgbouncer.get_auth(text) TO pgbouncer_auth;
+
+-- PgBouncer's server_reset_query, run after every transaction (server_reset_query_always):
+-- in transaction pooling the next client inherits whatever session state this one left.
+--  * Session-level settings, app.tenant_id above all, go back to their defaults.
+--  * A statement PREPAREd in SQL on a pooled connection can only be a client trying to take
+--    over one of PgBouncer's protocol-level statement names (PGBOUNCER_n), so that server
+--    connection is closed rather than handed on.
+CREATE OR REPLACE FUNCTION pgbouncer.reset_server()
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RESET ALL;
+    PERFORM pg_catalog.set_config('app.tenant_id', '', false);
+    IF EXISTS (SELECT FROM pg_catalog.pg_prepared_statements WHERE from_sql) THEN
+        RAISE WARNING 'ci-db: closing a pooled server connection: a client PREPAREd % in SQL',
+            (SELECT pg_catalog.string_agg(name, ', ') FROM pg_catalog.pg_prepared_statements WHERE from_sql);
+        PERFORM pg_catalog.pg_terminate_backend(pg_catalog.pg_backend_pid());
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION pgbouncer.reset_server() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgbouncer.reset_server() TO ci_app, ci_readonly, ci_admin, pgbouncer_auth;

@@ -51,9 +51,10 @@ pgbouncer_write_runtime() {
 	pgbouncer_write_settings >"$RUN_DIR/settings.ini"
 	printf '%s %s\n' "$(auth_file_quote pgbouncer_auth)" "$(auth_file_quote "$PGBOUNCER_AUTH_PASSWORD")" \
 		>"$RUN_DIR/userlist.txt"
-	# For the healthcheck, which logs in through PgBouncer as pgbouncer_auth.
+	# For the healthcheck, which logs in through PgBouncer's socket as pgbouncer_auth (libpq
+	# matches a non-default socket directory by its path; "*" saves spelling it twice).
 	local escaped=${PGBOUNCER_AUTH_PASSWORD//\\/\\\\}
-	printf '127.0.0.1:6432:%s:pgbouncer_auth:%s\n' "$POSTGRES_DB" "${escaped//:/\\:}" >"$RUN_DIR/pgpass"
+	printf '*:6432:%s:pgbouncer_auth:%s\n' "$POSTGRES_DB" "${escaped//:/\\:}" >"$RUN_DIR/pgpass"
 	printf '%s\n' "$POSTGRES_DB" >"$RUN_DIR/database"
 }
 
@@ -97,14 +98,21 @@ pgbouncer_run() {
 }
 
 _main() {
+	if [[ ${1:-} == --supervise ]]; then
+		shift
+		: "${PGBOUNCER_SHUTDOWN_GRACE:=7}"
+		pgbouncer_raise_fd_limit
+		pgbouncer_run "$@"
+	fi
 	if [[ ${1:-} != pgbouncer ]]; then
 		exec "$@"
 	fi
 	pgbouncer_setup_env
 	pgbouncer_write_runtime
+	# This script stays PID 1, and /proc/1/environ keeps the environment a process was started
+	# with, whatever it unsets later: start over as a new program without the secrets.
 	unset PGBOUNCER_AUTH_PASSWORD
-	pgbouncer_raise_fd_limit
-	pgbouncer_run "$@"
+	exec "${BASH_SOURCE[0]}" --supervise "$@"
 }
 
 _main "$@"

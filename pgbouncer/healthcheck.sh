@@ -11,7 +11,7 @@ readonly LIMIT_S=4
 check_database_through_pooler() {
 	local answer
 	answer=$(PGPASSFILE=$RUN_DIR/pgpass PGCONNECT_TIMEOUT=3 timeout "$LIMIT_S" \
-		psql -X --no-psqlrc -v ON_ERROR_STOP=1 -At -h 127.0.0.1 -p 6432 -U pgbouncer_auth \
+		psql -X --no-psqlrc -v ON_ERROR_STOP=1 -At -h "$RUN_DIR" -p 6432 -U pgbouncer_auth \
 		-d "$(<"$RUN_DIR/database")" -c 'SELECT 1') || {
 		echo "pgbouncer-healthcheck: no answer from the database through PgBouncer within ${LIMIT_S}s" >&2
 		return 1
