@@ -28,6 +28,8 @@ tls_write() {
 # so a bad secret stops the start with the variable to fix, before anything touches the volume.
 tls_check_pair() {
 	local prefix=$1 cert=$2 key=$3 cert_pub key_pub
+	# Both images get openssl through postgresql-common -> ssl-cert; test_tls.py checks it is there.
+	command -v openssl >/dev/null || die "openssl is missing from the image; ${prefix}_CERT cannot be checked"
 	cert_pub=$(openssl x509 -in "$cert" -noout -pubkey 2>/dev/null) ||
 		die "${prefix}_CERT (or ${prefix}_CERT_FILE) is not a PEM certificate"
 	# -passin pass: fails on an encrypted key instead of prompting: no server can type a passphrase.

@@ -212,6 +212,15 @@ def test_db_serves_a_private_copy_of_the_key_and_keeps_it_out_of_its_environment
     assert "PRIVATE KEY" not in postmaster_env
 
 
+@pytest.mark.parametrize("service", ["tls_db", "tls_pooler"])
+def test_image_has_the_openssl_the_entrypoint_checks_pairs_with(
+    request: pytest.FixtureRequest, service: str
+) -> None:
+    """openssl comes in through postgresql-common -> ssl-cert, not by name: make sure it stays."""
+    container: Container = request.getfixturevalue(service)
+    assert testinfra.get_host(f"docker://{container.name}").package("openssl").is_installed
+
+
 def test_pgbouncer_reports_tls_on_both_sides(tls_pooler: Container, pki: Pki) -> None:
     """The console shows client TLS offered, the db verified in full, and a TLS server link."""
     with connect(tls_pooler.port(6432), "verify-full", pki.root_ca) as conn:
