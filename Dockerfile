@@ -80,6 +80,8 @@ RUN set -eux; \
 COPY pgbouncer/pgbouncer.ini pgbouncer/pg_hba.conf /etc/pgbouncer/
 COPY pgbouncer/entrypoint.sh /usr/local/bin/pgbouncer-entrypoint.sh
 COPY pgbouncer/healthcheck.sh /usr/local/bin/pgbouncer-healthcheck.sh
+# Here and in the postgres stage, not in debian-base: a change would rebuild pgvector.
+COPY docker/tls.sh /usr/local/lib/ci-db/tls.sh
 USER 999:999
 EXPOSE 6432
 # The entrypoint stays PID 1: on SIGINT it asks PgBouncer to stop (SIGINT waits for server
@@ -135,7 +137,7 @@ COPY sqitch/ /usr/share/ci-db/sqitch/
 # The development seed: run only when CI_DB_DEV_SEED=1 (compose.yaml), never by default.
 COPY seed/ /usr/share/ci-db/seed/
 COPY docker/docker-entrypoint.sh docker/ci-db-healthcheck /usr/local/bin/
-COPY docker/scram-verifier-matches /usr/local/lib/ci-db/
+COPY docker/scram-verifier-matches docker/tls.sh /usr/local/lib/ci-db/
 
 VOLUME /var/lib/postgresql/data
 # Numeric, so Kubernetes' runAsNonRoot can verify it (uid 999 = postgres, as in the official image).

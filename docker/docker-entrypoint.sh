@@ -18,6 +18,8 @@ MEMORY_ARGS=()
 
 # shellcheck source=docker/file-env.sh
 . /usr/local/lib/ci-db/file-env.sh
+# shellcheck source=docker/tls.sh
+. /usr/local/lib/ci-db/tls.sh
 
 docker_setup_env() {
 	file_env POSTGRES_USER postgres
@@ -232,6 +234,7 @@ _main() {
 
 	docker_setup_env
 	docker_memory_args
+	docker_tls_args
 	docker_create_db_directories
 	local fresh=false
 	if [[ ! -s $PGDATA/PG_VERSION ]]; then
@@ -251,7 +254,7 @@ _main() {
 	unset "${SECRET_VARS[@]}"
 
 	log "ready: starting PostgreSQL"
-	exec "$1" -c "config_file=$CONFIG_FILE" "${MEMORY_ARGS[@]}" "${@:2}"
+	exec "$1" -c "config_file=$CONFIG_FILE" "${MEMORY_ARGS[@]}" "${TLS_ARGS[@]}" "${@:2}"
 }
 
 if ! (return 0 2>/dev/null); then

@@ -10,6 +10,8 @@ readonly SIZE_SETTINGS=(default_pool_size reserve_pool_size max_db_connections m
 
 # shellcheck source=docker/file-env.sh
 . /usr/local/lib/ci-db/file-env.sh
+# shellcheck source=docker/tls.sh
+. /usr/local/lib/ci-db/tls.sh
 
 pgbouncer_setup_env() {
 	file_env PGBOUNCER_AUTH_PASSWORD
@@ -41,6 +43,7 @@ pgbouncer_write_settings() {
 		var=PGBOUNCER_${setting^^}
 		[[ -z ${!var:-} ]] || printf '%s = %s\n' "$setting" "${!var}"
 	done
+	pgbouncer_tls_settings "$RUN_DIR/tls"
 }
 
 pgbouncer_write_runtime() {
