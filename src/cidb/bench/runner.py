@@ -8,7 +8,18 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cidb.bench import migration, plots, pool, rls, rls_setting, seed, startup, tuning, vector
+from cidb.bench import (
+    migration,
+    plots,
+    pool,
+    pool_guard,
+    rls,
+    rls_setting,
+    seed,
+    startup,
+    tuning,
+    vector,
+)
 from cidb.bench.core import Result
 from cidb.settings import Settings
 
@@ -16,6 +27,7 @@ QUICK_NOTE = " (--quick: shows the scenarios work; the figures mean nothing)"
 Scenario = Callable[[Settings, bool], Result]
 SCENARIOS: dict[str, Scenario] = {
     "pool": pool.run,
+    "pool-guard": pool_guard.run,
     "rls": rls.run,
     "rls-setting": rls_setting.run,
     "vector": vector.run,
