@@ -363,3 +363,81 @@ def test_chunk_in_a_project_other_than_its_documents_is_refused(db: Container, t
 def test_vector_dims_works_on_chunks_embedding(db: Container) -> None:
     """The spec's check: vector_dims works, and the embedding column is 1024-dimensional."""
     assert db.psql("SELECT vector_dims(array_fill(0.5, ARRAY[1024])::vector(1024))") == "1024"
+
+
+# -- extensions live in their own schema (the contract's `extensions`) ------------------------
+EXTENSIONS = ["vector", "pg_trgm", "uuid-ossp", "pg_stat_statements"]
+USAGE_ROLES = ["ci_owner", "ci_migrator", "ci_app", "ci_readonly", "ci_admin"]
+
+
+@pytest.mark.parametrize("extension", EXTENSIONS)
+def test_extension_lives_in_the_extensions_schema(db: Container, extension: str) -> None:
+    """Each extension is installed in `extensions`, not in `public`."""
+    where = db.psql(
+        f"SELECT extnamespace::regnamespace FROM pg_extension WHERE extname = '{extension}'"
+    )
+    assert where == "extensions"
+
+
+def test_extensions_schema_is_the_superusers_and_no_one_else_may_create_in_it(
+    db: Container,
+) -> None:
+    """Owned by a superuser; CREATE for no other role; USAGE for the five application roles."""
+    owner_is_super = db.psql(
+        "SELECT r.rolsuper FROM pg_namespace n JOIN pg_roles r ON r.oid = n.nspowner"
+        " WHERE n.nspname = 'extensions'"
+    )
+    assert owner_is_super == "t"
+    creators = db.psql(
+        "SELECT string_agg(rolname, ',') FROM pg_roles WHERE NOT rolsuper"
+        " AND has_schema_privilege(oid, 'extensions', 'CREATE')"
+    )
+    assert creators == ""
+    users = db.psql(
+        "SELECT string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles WHERE NOT rolsuper"
+        " AND rolname NOT LIKE 'pg\\_%' AND has_schema_privilege(oid, 'extensions', 'USAGE')"
+    )
+    assert users.split(",") == sorted(USAGE_ROLES)
+
+
+def test_public_holds_only_the_applications_objects(db: Container) -> None:
+    """No extension member and nothing owned by anyone but ci_owner / ci_auth_lookup in public."""
+    strays = db.psql("""
+        SELECT string_agg(kind || ' ' || name, ', ') FROM (
+          SELECT 'relation' AS kind, oid::regclass::text AS name, relowner AS owner, oid,
+                 'pg_class'::regclass AS catalog
+            FROM pg_class WHERE relnamespace = 'public'::regnamespace
+          UNION ALL SELECT 'function', oid::regprocedure::text, proowner, oid, 'pg_proc'::regclass
+            FROM pg_proc WHERE pronamespace = 'public'::regnamespace
+          UNION ALL SELECT 'type', oid::regtype::text, typowner, oid, 'pg_type'::regclass
+            FROM pg_type WHERE typnamespace = 'public'::regnamespace
+          UNION ALL SELECT 'operator', oid::regoperator::text, oprowner, oid,
+                 'pg_operator'::regclass
+            FROM pg_operator WHERE oprnamespace = 'public'::regnamespace
+          UNION ALL SELECT 'operator class', opcname, opcowner, oid, 'pg_opclass'::regclass
+            FROM pg_opclass WHERE opcnamespace = 'public'::regnamespace
+          UNION ALL SELECT 'operator family', opfname, opfowner, oid, 'pg_opfamily'::regclass
+            FROM pg_opfamily WHERE opfnamespace = 'public'::regnamespace
+        ) o
+        WHERE o.owner NOT IN ('ci_owner'::regrole, 'ci_auth_lookup'::regrole)
+           OR EXISTS (SELECT FROM pg_depend d WHERE d.classid = o.catalog AND d.objid = o.oid
+                      AND d.deptype = 'e')
+    """)
+    assert strays == ""
+
+
+def test_app_runs_extension_functions_and_operators_unqualified(connect) -> None:
+    """ci_app resolves vector, <=>, trigram similarity and uuid_generate_v4() by search_path."""
+    app = connect("app")
+    row = app.execute(
+        "SELECT '[1,0,0]'::vector <=> '[0,1,0]'::vector, similarity('ci-db', 'ci_db') > 0,"
+        " uuid_generate_v4() IS NOT NULL"
+    ).fetchone()
+    assert row == (1.0, True, True)
+    with app.transaction():
+        app.execute("SELECT set_config('app.tenant_id', %s, true)", (str(uuid.uuid4()),))
+        nearest = app.execute(
+            "SELECT id FROM chunks ORDER BY embedding <=> array_fill(0.5, ARRAY[1024])::vector"
+            " LIMIT 5"
+        ).fetchall()
+    assert nearest == []

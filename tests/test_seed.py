@@ -276,7 +276,10 @@ def seed_cli(db: Container, *args: str) -> str:
 
 
 def fingerprint(db: Container, seed: int) -> dict[str, str]:
-    """md5 over every column of every row of SEED's tenants, per table, in id order."""
+    """md5 over every column of every row of SEED's tenants, per table, in id order.
+
+    audit_logs' id and created_at come from the server, so they are left out of its print.
+    """
     tenants = f"(SELECT id FROM public.tenants WHERE slug LIKE 'synthetic-{seed}-%')"
     prints = {
         "tenants": db.psql(
@@ -289,6 +292,12 @@ def fingerprint(db: Container, seed: int) -> dict[str, str]:
             f"SELECT md5(string_agg(md5(t::text), '' ORDER BY t.id)) FROM public.{table} t"
             f" WHERE t.tenant_id IN {tenants}"
         )
+    # The server sets audit_logs' id and created_at: every column but those, in content order.
+    prints["audit_logs"] = db.psql(
+        "SELECT md5(string_agg(r, '' ORDER BY r)) FROM (SELECT md5(row(t.tenant_id, t.user_id,"
+        " t.api_key_id, t.action, t.resource_type, t.resource_id, t.metadata, t.ip_address,"
+        f" t.user_agent)::text) AS r FROM public.audit_logs t WHERE t.tenant_id IN {tenants}) s"
+    )
     return prints
 
 

@@ -1,9 +1,7 @@
 -- Revert contextinject:extensions from pg
--- vector and pg_stat_statements stay: the superuser created them and only it may drop them.
+-- Nothing to undo: the superuser created all four extensions (initdb/20-create-extensions.sql)
+-- and owns them, so only it may drop them, and the schema keeps needing them anyway.
 BEGIN;
 SET LOCAL lock_timeout = '5s';
-
-DROP EXTENSION IF EXISTS "uuid-ossp";
-DROP EXTENSION IF EXISTS pg_trgm;
 
 COMMIT;

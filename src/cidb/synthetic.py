@@ -2,8 +2,9 @@
 
 Everything is a function of (seed, tenant index): ids are uuid5 names, numbers come from RNGs
 seeded with both, and timestamps lie in the 180 days before a fixed ANCHOR. The same seed
-therefore gives the same rows, byte for byte, in any database; tenants are independent, so one
-can be generated without the others. Nothing here touches a database (see cidb.seed).
+therefore gives the same rows, byte for byte, in any database (but for audit_logs' id and
+created_at, which only the server may set); tenants are independent, so one can be generated
+without the others. Nothing here touches a database (see cidb.seed).
 
 Embeddings imitate a real embedding model: topics are clusters in a 64-dimensional latent space,
 projected to 1024 dimensions by one fixed matrix, so chunks of one document sit close together
@@ -108,11 +109,12 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("idempotency_key", "text"), ("reported_at", "timestamptz"), ("metadata", "jsonb"),
         ("created_at", "timestamptz"),
     ),
+    # No id, no created_at: the server assigns both (grants/audit_logs_insert_columns). When
+    # the event happened is metadata.occurred_at; created_at is when it was recorded.
     "audit_logs": (
-        ("id", "uuid"), ("tenant_id", "uuid"), ("user_id", "uuid"), ("api_key_id", "uuid"),
+        ("tenant_id", "uuid"), ("user_id", "uuid"), ("api_key_id", "uuid"),
         ("action", "text"), ("resource_type", "text"), ("resource_id", "uuid"),
         ("metadata", "jsonb"), ("ip_address", "text"), ("user_agent", "text"),
-        ("created_at", "timestamptz"),
     ),
 }  # fmt: skip
 # Foreign-key order: every parent before its children.
@@ -714,16 +716,16 @@ class _Tenant:
         resource: uuid.UUID,
         at: datetime,
     ) -> None:
-        n = len(self.rows.tables["audit_logs"])
         v4 = self.r.random() < 0.8
         # Documentation address ranges (RFC 5737, RFC 3849): realistic, never anyone's.
         ip = (
             f"203.0.113.{self.r.randint(1, 254)}" if v4 else f"2001:db8::{self.r.getrandbits(16):x}"
         )
+        source = "dashboard" if user_id else "api"
         self.add(
-            "audit_logs", self.uid("audit_logs", n), self.id, user_id, key_id, action, kind,
-            resource, Jsonb({"source": "dashboard" if user_id else "api"}), ip,
-            self.r.choice(USER_AGENTS), at,
+            "audit_logs", self.id, user_id, key_id, action, kind, resource,
+            Jsonb({"source": source, "occurred_at": at.isoformat()}), ip,
+            self.r.choice(USER_AGENTS),
         )  # fmt: skip
 
 

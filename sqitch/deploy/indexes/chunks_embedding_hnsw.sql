@@ -24,5 +24,5 @@ WHERE n.nspname = 'public'
 -- m and ef_construction are the spec's; cosine because the embedding model's vectors are
 -- compared by angle. Rows without an embedding (Qdrant tenants) are not indexed by HNSW.
 CREATE INDEX CONCURRENTLY IF NOT EXISTS chunks_embedding_hnsw_idx
-    ON public.chunks USING hnsw (embedding public.vector_cosine_ops)
+    ON public.chunks USING hnsw (embedding extensions.vector_cosine_ops)
     WITH (m = 16, ef_construction = 200);

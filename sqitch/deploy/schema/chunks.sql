@@ -19,7 +19,7 @@ CREATE TABLE public.chunks (
     created_at timestamptz DEFAULT now() NOT NULL,
     -- NULL unless the tenant's vector store is pgvector rather than Qdrant (the spec's optional
     -- column, created with the table instead of added later: the table is new and empty here).
-    embedding public.vector(1024),
+    embedding extensions.vector(1024),
     CONSTRAINT chunks_pkey PRIMARY KEY (id),
     -- Replaces the spec's document_id-only reference: a chunk cannot name another tenant's
     -- document, nor carry a project other than its document's. ON UPDATE CASCADE lets the

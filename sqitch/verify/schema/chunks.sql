@@ -23,7 +23,7 @@ BEGIN
     -- The dimension is part of the contract with the embedding model (1024).
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute
                    WHERE attrelid = 'public.chunks'::regclass AND attname = 'embedding'
-                     AND atttypid = 'public.vector'::regtype AND atttypmod = 1024) THEN
+                     AND atttypid = 'extensions.vector'::regtype AND atttypmod = 1024) THEN
         RAISE EXCEPTION 'public.chunks: embedding is not vector(1024)';
     END IF;
 END

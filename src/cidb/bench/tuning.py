@@ -38,12 +38,14 @@ SETUP = [
     "INSERT INTO public.bench_accounts (id, balance)"
     " SELECT g, 0 FROM generate_series(1, %(accounts)s) g",
     "CREATE TABLE public.bench_chunks (id integer PRIMARY KEY, status smallint NOT NULL,"
-    " n integer NOT NULL DEFAULT 0, content text NOT NULL, embedding public.vector(64) NOT NULL)",
+    " n integer NOT NULL DEFAULT 0, content text NOT NULL,"
+    " embedding extensions.vector(64) NOT NULL)",
     "INSERT INTO public.bench_chunks (id, status, content, embedding)"
     " SELECT g, 0, repeat(md5(g::text), 8),"
-    " (SELECT array_agg(random())::real[] FROM generate_series(1, 64) WHERE g > 0)::public.vector"
+    " (SELECT array_agg(random())::real[] FROM generate_series(1, 64) WHERE g > 0)"
+    "::extensions.vector"
     " FROM generate_series(1, %(chunks)s) g",
-    "CREATE INDEX ON public.bench_chunks USING hnsw (embedding vector_cosine_ops)",
+    "CREATE INDEX ON public.bench_chunks USING hnsw (embedding extensions.vector_cosine_ops)",
     "VACUUM ANALYZE public.bench_accounts, public.bench_chunks",
 ]
 

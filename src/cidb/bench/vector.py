@@ -37,7 +37,7 @@ def load(conn: psycopg.Connection, vectors: np.ndarray, tenants: Sequence[uuid.U
     conn.execute(f"DROP TABLE IF EXISTS {TABLE}")
     conn.execute(
         f"CREATE TABLE {TABLE} (id bigint PRIMARY KEY, tenant_id uuid NOT NULL,"
-        " embedding public.vector(1024) NOT NULL)"
+        " embedding extensions.vector(1024) NOT NULL)"
     )
     with conn.cursor().copy(
         f"COPY {TABLE} (id, tenant_id, embedding) FROM STDIN WITH (FORMAT BINARY)"
@@ -59,7 +59,8 @@ def build_hnsw(conn: psycopg.Connection) -> float:
     start = time.perf_counter()
     conn.execute("SET maintenance_work_mem = '512MB'")
     conn.execute(
-        f"CREATE INDEX bench_vectors_hnsw ON {TABLE} USING hnsw (embedding vector_cosine_ops)"
+        f"CREATE INDEX bench_vectors_hnsw ON {TABLE}"
+        " USING hnsw (embedding extensions.vector_cosine_ops)"
         " WITH (m = 16, ef_construction = 200)"
     )
     return time.perf_counter() - start
