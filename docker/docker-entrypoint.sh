@@ -151,20 +151,16 @@ docker_run_own_init() {
 	done
 }
 
-# The plan's first deploy creates Sqitch's registry schema and hands the look-up functions to
-# ci_auth_lookup; both need privileges ci_owner must not keep. They are lent while the socket-only
-# server runs this deploy and nothing else, and taken back whatever its outcome (10-create-roles.sql
-# takes them back too, should a start die in between).
+# The plan's first deploy creates Sqitch's registry schema, which needs CREATE on the database,
+# a privilege ci_owner must not keep (a schema of its own naming could shadow ours). It is lent
+# while the socket-only server runs this deploy and nothing else, and taken back whatever the
+# outcome (10-create-roles.sql takes it back too, should a start die in between).
 deploy_privileges() {
 	local verb=$1
 	psql_super -d "$POSTGRES_DB" --set db="$POSTGRES_DB" --set verb="$verb" <<-'EOSQL'
 		SELECT CASE :'verb'
 		    WHEN 'lend' THEN pg_catalog.format('GRANT CREATE ON DATABASE %I TO ci_owner', :'db')
 		    ELSE pg_catalog.format('REVOKE CREATE ON DATABASE %I FROM ci_owner', :'db') END
-		\gexec
-		SELECT CASE :'verb'
-		    WHEN 'lend' THEN 'GRANT ci_auth_lookup TO ci_owner WITH INHERIT TRUE, SET TRUE'
-		    ELSE 'REVOKE SET OPTION FOR ci_auth_lookup FROM ci_owner' END
 		\gexec
 	EOSQL
 }

@@ -9,6 +9,14 @@ SET log_statement = 'none';
 SET log_min_duration_statement = -1;
 SET password_encryption = 'scram-sha-256';
 
+-- The login guard (50-create-login-guard.sql) would put back what it recorded at the last start
+-- as soon as anyone logs in: it forgets that until 50 records what this start sets.
+SELECT pg_catalog.to_regclass('ci_guard.login_roles') IS NOT NULL AS guard_exists
+\gset
+\if :guard_exists
+TRUNCATE ci_guard.login_roles;
+\endif
+
 SELECT pg_catalog.format('CREATE ROLE %I', r)
 FROM pg_catalog.unnest(ARRAY['ci_owner', 'ci_migrator', 'ci_app', 'ci_readonly', 'ci_admin', 'pgbouncer_auth',
                    'ci_auth_lookup']) AS r

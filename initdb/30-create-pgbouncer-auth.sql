@@ -30,26 +30,20 @@ $$;
 REVOKE ALL ON FUNCTION pgbouncer.get_auth(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgbouncer.get_auth(text) TO pgbouncer_auth;
 
--- PgBouncer's server_reset_query, run after every transaction (server_reset_query_always):
--- in transaction pooling the next client inherits whatever session state this one left.
---  * Session-level settings, app.tenant_id above all, go back to their defaults.
---  * A statement PREPAREd in SQL on a pooled connection can only be a client trying to take
---    over one of PgBouncer's protocol-level statement names (PGBOUNCER_n), so that server
---    connection is closed rather than handed on.
-CREATE OR REPLACE FUNCTION pgbouncer.reset_server()
+-- Part of PgBouncer's server_reset_query in its default (full) mode, run after every
+-- transaction: a statement PREPAREd in SQL on a pooled connection can only be a client trying to
+-- take over one of PgBouncer's protocol-level statement names (PGBOUNCER_n), so that server
+-- connection is closed instead of handed on. SQL, not plpgsql, and no SET clause: it runs after
+-- every transaction, and every name in it is qualified.
+DROP FUNCTION IF EXISTS pgbouncer.reset_server();
+CREATE OR REPLACE FUNCTION pgbouncer.close_if_prepared_in_sql()
 RETURNS void
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
+LANGUAGE sql
 AS $$
-BEGIN
-    RESET ALL;
-    PERFORM pg_catalog.set_config('app.tenant_id', '', false);
-    IF EXISTS (SELECT FROM pg_catalog.pg_prepared_statements WHERE from_sql) THEN
-        RAISE WARNING 'ci-db: closing a pooled server connection: a client PREPAREd % in SQL',
-            (SELECT pg_catalog.string_agg(name, ', ') FROM pg_catalog.pg_prepared_statements WHERE from_sql);
-        PERFORM pg_catalog.pg_terminate_backend(pg_catalog.pg_backend_pid());
-    END IF;
-END
+    SELECT pg_catalog.pg_terminate_backend(pg_catalog.pg_backend_pid())
+    FROM pg_catalog.pg_prepared_statements
+    WHERE from_sql
+    LIMIT 1
 $$;
-REVOKE ALL ON FUNCTION pgbouncer.reset_server() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION pgbouncer.reset_server() TO ci_app, ci_readonly, ci_admin, pgbouncer_auth;
+REVOKE ALL ON FUNCTION pgbouncer.close_if_prepared_in_sql() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgbouncer.close_if_prepared_in_sql() TO ci_app, ci_readonly, ci_admin, pgbouncer_auth;

@@ -23,6 +23,12 @@ WHERE p.pronamespace = 'pg_catalog'::pg_catalog.regnamespace
 \gexec
 
 -- pgaudit (loaded by postgresql.conf) logs DDL and role statements with passwords redacted;
--- its event triggers need the extension in each database.
-CREATE SCHEMA IF NOT EXISTS extensions AUTHORIZATION :"superuser";
+-- its event triggers need the extension in each database, and fail every DDL statement when
+-- the library is not loaded (a config without it): the extension follows the library.
+SELECT pg_catalog.current_setting('shared_preload_libraries') OPERATOR(pg_catalog.~) '(^|,)\s*pgaudit\s*(,|$)' AS pgaudit_loaded
+\gset
+\if :pgaudit_loaded
 CREATE EXTENSION IF NOT EXISTS pgaudit WITH SCHEMA extensions;
+\else
+DROP EXTENSION IF EXISTS pgaudit;
+\endif

@@ -24,6 +24,9 @@ pgbouncer_setup_env() {
 	[[ $DB_PORT =~ ^[0-9]+$ ]] || die "DB_PORT='$DB_PORT' is not a port number"
 	[[ $DB_HOST =~ ^[A-Za-z0-9._-]+$ ]] || die "DB_HOST='$DB_HOST' is not a host name"
 	[[ $POSTGRES_DB =~ ^[A-Za-z0-9_]+$ ]] || die "POSTGRES_DB='$POSTGRES_DB' is not a plain database name"
+	: "${PGBOUNCER_RESET:=full}"
+	[[ $PGBOUNCER_RESET == full || $PGBOUNCER_RESET == settings ]] ||
+		die "PGBOUNCER_RESET='$PGBOUNCER_RESET' must be full or settings"
 	[[ $PGBOUNCER_SHUTDOWN_GRACE =~ ^[0-9]+$ ]] ||
 		die "PGBOUNCER_SHUTDOWN_GRACE='$PGBOUNCER_SHUTDOWN_GRACE' is not a number of seconds"
 	local setting var
@@ -39,6 +42,12 @@ auth_file_quote() { printf '"%s"' "${1//\"/\"\"}"; }
 pgbouncer_write_settings() {
 	local setting var
 	printf 'auth_dbname = %s\n' "$POSTGRES_DB"
+	# What the next client must not inherit: session settings always; in full mode also a server
+	# connection where a client re-PREPAREd one of PgBouncer's statement names in SQL.
+	case $PGBOUNCER_RESET in
+	full) printf 'server_reset_query = RESET ALL; SELECT pgbouncer.close_if_prepared_in_sql()\n' ;;
+	settings) printf 'server_reset_query = RESET ALL\n' ;;
+	esac
 	for setting in "${SIZE_SETTINGS[@]}"; do
 		var=PGBOUNCER_${setting^^}
 		[[ -z ${!var:-} ]] || printf '%s = %s\n' "$setting" "${!var}"

@@ -27,9 +27,15 @@ EXPECTED = {
     "log_connections": "on",
     "log_disconnections": "on",
     "log_lock_waits": "on",
-    "log_min_duration_statement": "250ms",
+    "log_min_duration_statement": "-1",
+    "log_min_error_statement": "panic",
+    "log_statement": "none",
+    "auto_explain.log_min_duration": "250ms",
+    "pgaudit.log": "ddl, role",
+    "pg_stat_statements.track_utility": "off",
+    "max_notify_queue_pages": "4096",
     "log_autovacuum_min_duration": "1s",
-    "shared_preload_libraries": "pg_stat_statements",
+    "shared_preload_libraries": "pg_stat_statements,auto_explain,pgaudit",
 }
 
 

@@ -6,6 +6,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -110,6 +111,17 @@ def test_verify_raises_when_a_change_is_missing(target_db: Container) -> None:
         target_db.psql("ALTER TABLE public.audit_logs_gone RENAME TO audit_logs")
 
 
+@contextmanager
+def registry_creatable(db: Container) -> Iterator[None]:
+    """A fixture project brings a Sqitch registry of its own, and creating a schema needs
+    CREATE on the database, which ci_owner only gets while the image deploys its own plan."""
+    db.psql("GRANT CREATE ON DATABASE contextinject TO ci_owner")
+    try:
+        yield
+    finally:
+        db.psql("REVOKE CREATE ON DATABASE contextinject FROM ci_owner")
+
+
 @pytest.fixture
 def lock_project(target_db: Container) -> Iterator[Path]:
     """A one-change Sqitch project that ALTERs a table the test keeps locked."""
@@ -117,38 +129,71 @@ def lock_project(target_db: Container) -> Iterator[Path]:
         "DROP TABLE IF EXISTS public.lock_probe; CREATE TABLE public.lock_probe (id int);"
         "ALTER TABLE public.lock_probe OWNER TO ci_owner;"
     )
-    yield FIXTURES / "sqitch-lock-probe"
+    with registry_creatable(target_db):
+        yield FIXTURES / "sqitch-lock-probe"
     target_db.psql(
         "DROP TABLE IF EXISTS public.lock_probe; DROP SCHEMA IF EXISTS lock_probe_sqitch CASCADE"
     )
 
 
-def hold_lock(db: Container, seconds: float) -> threading.Thread:
-    """Hold ACCESS EXCLUSIVE on lock_probe for SECONDS from another session (a long reader)."""
-    admin = psycopg.connect(
-        host="127.0.0.1",
-        port=db.port(5432),
-        dbname="contextinject",
-        user="ci_migrator",
-        password=MIGRATOR_PASSWORD,
-    )
-    admin.execute("LOCK TABLE public.lock_probe IN ACCESS EXCLUSIVE MODE")
+WAITERS = (
+    "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'public.lock_probe'::regclass"
+)
 
-    def release() -> None:
-        time.sleep(seconds)
-        admin.rollback()
-        admin.close()
 
-    thread = threading.Thread(target=release)
-    thread.start()
-    return thread
+class LockHolder:
+    """ACCESS EXCLUSIVE on lock_probe from another session (a long reader), released on an
+    observed state: never on a timer that a slow machine could outrun."""
+
+    def __init__(self, db: Container) -> None:
+        self.db = db
+        self.conn = psycopg.connect(
+            host="127.0.0.1",
+            port=db.port(5432),
+            dbname="contextinject",
+            user="ci_migrator",
+            password=MIGRATOR_PASSWORD,
+        )
+        self.conn.execute("LOCK TABLE public.lock_probe IN ACCESS EXCLUSIVE MODE")
+        self.thread: threading.Thread | None = None
+
+    def waiters(self) -> int:
+        return int(self.db.psql(WAITERS))
+
+    def release_after_one_failed_attempt(self, timeout: float = 300) -> None:
+        """In the background: wait until a migrator is seen queued behind the lock, then until
+        it gave up (lock_timeout), and only then release."""
+
+        def run() -> None:
+            deadline = time.monotonic() + timeout
+            while self.waiters() == 0 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            while self.waiters() > 0 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            self.release()
+
+        self.thread = threading.Thread(target=run)
+        self.thread.start()
+
+    def release(self) -> None:
+        if not self.conn.closed:
+            self.conn.rollback()
+            self.conn.close()
+
+    def join(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
+        self.release()
 
 
 def test_lock_timeout_is_retried_then_succeeds(target_db: Container, lock_project: Path) -> None:
     """A change blocked by a lock fails fast, is retried with backoff, and lands once it is free."""
-    holder = hold_lock(target_db, seconds=2.5)
-    _, out = sqitch_cli(target_db, "migrate", "--tries", "4", sqitch_dir=lock_project)
-    holder.join()
+    holder = LockHolder(target_db)
+    holder.release_after_one_failed_attempt()
+    try:
+        _, out = sqitch_cli(target_db, "migrate", "--tries", "4", sqitch_dir=lock_project)
+    finally:
+        holder.join()
     assert "lock timeout on attempt 1/4" in out
     assert (
         target_db.psql(
@@ -163,7 +208,7 @@ def test_lock_timeout_gives_a_clear_error_after_the_last_try(
     target_db: Container, lock_project: Path
 ) -> None:
     """When the lock outlives every retry, cidb exits non-zero and says why."""
-    holder = hold_lock(target_db, seconds=12)
+    holder = LockHolder(target_db)  # held until cidb has given up
     try:
         code, out = sqitch_cli(
             target_db, "migrate", "--tries", "2", sqitch_dir=lock_project, retcode=None
@@ -210,7 +255,8 @@ def test_failed_change_reports_clearly(target_db: Container, tmp_path: Path) -> 
         path.chmod(0o755 if path.is_dir() else 0o644)
     bad.chmod(0o755)
     try:
-        code, out = sqitch_cli(target_db, "migrate", sqitch_dir=bad, retcode=None)
+        with registry_creatable(target_db):
+            code, out = sqitch_cli(target_db, "migrate", sqitch_dir=bad, retcode=None)
         assert code != 0
         assert "deploy failed" in out and "no_such_column" in out
     finally:

@@ -44,7 +44,7 @@ DOCUMENTED_CONFIG = {
     "auth_dbname": "contextinject",
     "admin_users": "",
     "stats_users": "ci_readonly, ci_admin",
-    "server_reset_query": "SELECT pgbouncer.reset_server()",
+    "server_reset_query": "RESET ALL; SELECT pgbouncer.close_if_prepared_in_sql()",
     "server_reset_query_always": "1",
     "max_prepared_statements": "200",
     "max_client_conn": "5000",
@@ -210,6 +210,11 @@ BAD_ENVIRONMENTS = [
         "PGBOUNCER_DEFAULT_POOL_SIZE='twenty' is not a whole number",
         id="bad-pool-size",
     ),
+    pytest.param(
+        {"PGBOUNCER_AUTH_PASSWORD": "x", "PGBOUNCER_RESET": "none"},
+        "PGBOUNCER_RESET='none' must be full or settings",
+        id="bad-reset-mode",
+    ),
 ]
 
 
@@ -257,8 +262,8 @@ def test_pool_budget_fits_the_spec_formula(settings: Settings, db: Container) ->
 
 CONSOLE_REFUSALS = [
     pytest.param("ci_app", None, "not allowed", id="app"),
-    pytest.param("ci_migrator", None, "not allowed", id="migrator"),
-    pytest.param("pgbouncer_auth", None, "login rejected", id="auth-user"),
+    pytest.param("ci_migrator", None, "no such user", id="migrator"),
+    pytest.param("pgbouncer_auth", None, "not allowed", id="auth-user"),
     pytest.param("ci_admin", "wrong-password", "SASL authentication failed", id="admin-wrong-pw"),
 ]
 

@@ -36,17 +36,32 @@ def wait_for(check: Any, timeout: float, what: str) -> None:
     raise DeadlinePassed(f"{what}: not seen within {timeout}s")
 
 
-@pytest.fixture(scope="module")
-def one_server(stack: Stack, db: Container) -> Iterator[int]:
-    """A pooler with one server connection per pool: every client of a role shares it."""
-    container = start_pooler(
+def start_one_server_pooler(db: Container, **env: str) -> Container:
+    return start_pooler(
         network_of(db),
         env={
             "PGBOUNCER_AUTH_PASSWORD": STACK_PASSWORDS["PGBOUNCER_AUTH_PASSWORD"],
             "PGBOUNCER_DEFAULT_POOL_SIZE": "1",
             "PGBOUNCER_RESERVE_POOL_SIZE": "0",
+            **env,
         },
     )
+
+
+@pytest.fixture(scope="module")
+def one_server(stack: Stack, db: Container) -> Iterator[int]:
+    """A pooler with one server connection per pool: every client of a role shares it."""
+    container = start_one_server_pooler(db)
+    yield container.port(6432)
+    container.remove()
+
+
+@pytest.fixture(scope="module", params=["full", "settings"])
+def one_server_each_reset(
+    request: pytest.FixtureRequest, stack: Stack, db: Container
+) -> Iterator[int]:
+    """The one-server pooler in each PGBOUNCER_RESET mode."""
+    container = start_one_server_pooler(db, PGBOUNCER_RESET=request.param)
     yield container.port(6432)
     container.remove()
 
@@ -113,15 +128,36 @@ def test_auth_lookup_serves_only_the_pooled_roles(connect: Any, role: str, serve
     assert rows == ([(role,)] if served else [])
 
 
-def test_pooler_pid1_environment_holds_no_secret(stack: Stack) -> None:
-    """/proc/1/environ keeps what PID 1 was started with; the entrypoint re-executes itself
-    without PGBOUNCER_AUTH_PASSWORD, so neither it nor PgBouncer carries the password."""
-    pooler = stack.container("pgbouncer")
-    secret = STACK_PASSWORDS["PGBOUNCER_AUTH_PASSWORD"]
-    assert secret in " ".join(pooler.inspect()["Config"]["Env"]), "precondition: env has it"
-    pids = pooler.exec("sh", "-c", "ls /proc | grep -E '^[0-9]+$'").split()
+@pytest.mark.parametrize(
+    ("service", "variable"),
+    [
+        ("pgbouncer", "PGBOUNCER_AUTH_PASSWORD"),
+        ("db", "POSTGRES_PASSWORD"),
+        ("db", "CI_APP_PASSWORD"),
+    ],
+)
+def test_no_process_environment_holds_a_secret(stack: Stack, service: str, variable: str) -> None:
+    """/proc/<pid>/environ keeps what a process was started with, whatever it unsets later:
+    PgBouncer's entrypoint re-executes itself without the secret, and the db's entrypoint execs
+    postgres after unsetting every password, so no process carries one."""
+    container = stack.container(service)
+    secret = STACK_PASSWORDS[variable]
+    assert secret in " ".join(container.inspect()["Config"]["Env"]), "precondition: env has it"
+    # PID 1 and its descendants; `docker exec` processes (this one, healthchecks) and their
+    # children get the container's configured env from Docker itself, and descend from 0.
+    listing = container.exec(
+        "sh", "-c", "for p in /proc/[0-9]*; do echo ${p#/proc/} $(cut -d' ' -f4 $p/stat); done"
+    )
+    parent = dict(line.split() for line in listing.splitlines() if len(line.split()) == 2)
+
+    def under_pid1(pid: str) -> bool:
+        while pid not in ("1", "0") and pid in parent:
+            pid = parent[pid]
+        return pid == "1"
+
+    pids = [pid for pid in parent if under_pid1(pid)]
     environs = {
-        pid: pooler.exec("sh", "-c", f"cat /proc/{pid}/environ 2>/dev/null || true", retcode=None)
+        pid: container.exec("sh", "-c", f"cat /proc/{pid}/environ 2>/dev/null || true")
         for pid in pids
     }
     assert environs.get("1"), "PID 1's environment should be readable"
@@ -132,19 +168,20 @@ def test_pooler_pid1_environment_holds_no_secret(stack: Stack) -> None:
 
 
 def test_session_level_tenant_never_reaches_the_next_client(
-    settings: Settings, one_server: int, connect: Any
+    settings: Settings, one_server_each_reset: int, connect: Any
 ) -> None:
     """A client sets app.tenant_id for its whole session and leaves; the next client on the
     very same server connection sets no tenant and sees neither the setting nor a row."""
     admin = connect("admin")
     tenant = admin.execute("SELECT id::text FROM public.tenants ORDER BY created_at LIMIT 1")
     tenant_id = tenant.fetchone()[0]
-    with psycopg.connect(pooled(settings, "app", port=one_server), autocommit=True) as careless:
+    conninfo = pooled(settings, "app", port=one_server_each_reset)
+    with psycopg.connect(conninfo, autocommit=True) as careless, careless.transaction():
         careless.execute("SELECT set_config('app.tenant_id', %s, false)", (tenant_id,))
         pid = careless.execute("SELECT pg_backend_pid()").fetchone()[0]
         seen = careless.execute("SELECT count(*) FROM public.tenants").fetchone()[0]
-    assert seen == 1, "precondition: the careless client itself reads its tenant"
-    with psycopg.connect(pooled(settings, "app", port=one_server), autocommit=True) as nxt:
+    assert seen == 1, "precondition: the careless client reads its tenant in its transaction"
+    with psycopg.connect(conninfo, autocommit=True) as nxt:
         row = nxt.execute(
             "SELECT current_setting('app.tenant_id', true), pg_backend_pid(),"
             " (SELECT count(*) FROM public.tenants)"
@@ -192,6 +229,26 @@ def test_hijacked_prepared_statement_never_runs_for_another_client(
         for value in (41, 99):
             assert victim.execute("SELECT %s::int + 1", (value,)).fetchone() == (value + 1,)
         assert victim.execute("SELECT pg_backend_pid()").fetchone()[0] != attacked_pid
+
+
+def test_deallocated_statement_fails_but_never_runs_other_sql(
+    settings: Settings, one_server: int
+) -> None:
+    """The documented residual: DEALLOCATE alone (nothing PREPAREd in SQL, so the connection is
+    kept) makes the victim's statement fail with 26000 on that connection; no other SQL runs."""
+    conninfo = pooled(settings, "app", port=one_server)
+    with (
+        psycopg.connect(conninfo, autocommit=True, prepare_threshold=0) as victim,
+        psycopg.connect(conninfo, autocommit=True) as attacker,
+    ):
+        assert victim.execute("SELECT %s::int + 2", (1,)).fetchone() == (3,)
+        names = attacker.execute(
+            "SELECT name FROM pg_prepared_statements WHERE statement LIKE '%%+ 2'"
+        ).fetchall()
+        assert names, "precondition: the victim's statement is on the shared server"
+        attacker.execute(f'DEALLOCATE "{names[0][0]}"')
+        with pytest.raises(errors.InvalidSqlStatementName):
+            victim.execute("SELECT %s::int + 2", (5,))
 
 
 # --- One role cannot starve ci_app ------------------------------------------------------------

@@ -89,8 +89,15 @@ def test_role_defaults_a_role_sets_for_itself_do_not_last(
     login, and that very login's session already runs with the default."""
     name = {"app": "ci_app", "readonly": "ci_readonly"}[role]
     before = role_settings(db, name)
-    connect(role).execute(f"ALTER ROLE {name} SET {setting} = '{value}'")
-    assert role_settings(db, name) != before, "precondition: the role default was stored"
+    attacker = connect(role)
+    attacker.execute(f"ALTER ROLE {name} SET {setting} = '{value}'")
+    # Seen from the attacker's own session: any new login (even this test's) repairs it.
+    stored = attacker.execute(
+        "SELECT array_to_string(setconfig, ',') FROM pg_db_role_setting"
+        " WHERE setrole = %s::regrole AND setdatabase = 0",
+        (name,),
+    ).fetchone()
+    assert stored and f"{setting}={value}" in stored[0], "precondition: the default was stored"
     fresh = connect(role)
     shown = fresh.execute(f"SHOW {setting}").fetchone()[0]
     if setting != "search_path":

@@ -73,11 +73,8 @@ def shadow_sql(schema: str) -> list[str]:
         name, args = signature.split("(", 1)
         if returns is None:
             continue
-        body = (
-            "BEGIN PERFORM {s}.hijack_probe('{n}'); RETURN NEXT NULL; END"
-            if returns.startswith("SETOF")
-            else "BEGIN PERFORM {s}.hijack_probe('{n}'); RETURN NULL; END"
-        ).format(s=schema, n=name)
+        ending = {"SETOF text": "RETURN NEXT NULL;", "void": "RETURN;"}.get(returns, "RETURN NULL;")
+        body = f"BEGIN PERFORM {schema}.hijack_probe('{name}'); {ending} END"
         statements.append(
             f'CREATE OR REPLACE FUNCTION {schema}."{name}"({args} RETURNS {returns}'
             f" LANGUAGE plpgsql AS $${body}$$"
@@ -102,7 +99,9 @@ def shadow_sql(schema: str) -> list[str]:
 OWNER_PLANTS = [
     # A cast on a type ci_owner owns: the seed's 'pro'::public.plan goes through it.
     "CREATE OR REPLACE FUNCTION public.shadow_plan(text) RETURNS public.plan LANGUAGE plpgsql"
-    " AS $$BEGIN PERFORM public.hijack_probe('cast'); RETURN $1::text::public.plan; END$$",
+    " AS $$BEGIN PERFORM public.hijack_probe('cast'); RETURN (SELECT x FROM"
+    " pg_catalog.unnest(pg_catalog.enum_range(NULL::public.plan)) AS x WHERE x::text = $1);"
+    " END$$",
     "CREATE CAST (text AS public.plan) WITH FUNCTION public.shadow_plan(text)",
     # Statement triggers on tables the seed and the deploy write.
     "CREATE OR REPLACE FUNCTION public.shadow_trigger() RETURNS trigger LANGUAGE plpgsql"

@@ -29,7 +29,8 @@ AS $$
 $$;
 
 GRANT SELECT ON public.api_keys TO ci_auth_lookup;
-ALTER FUNCTION public.lookup_api_key(text) OWNER TO ci_auth_lookup;
+-- ci_owner may not SET ROLE ci_auth_lookup; the image's narrow hand-over does the ALTER OWNER.
+SELECT ci_guard.give_to_auth_lookup('public.lookup_api_key(text)');
 REVOKE ALL ON FUNCTION public.lookup_api_key(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.lookup_api_key(text) TO ci_app;
 

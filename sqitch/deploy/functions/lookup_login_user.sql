@@ -29,7 +29,8 @@ AS $$
 $$;
 
 GRANT SELECT ON public.tenants, public.users TO ci_auth_lookup;
-ALTER FUNCTION public.lookup_login_user(text, text) OWNER TO ci_auth_lookup;
+-- ci_owner may not SET ROLE ci_auth_lookup; the image's narrow hand-over does the ALTER OWNER.
+SELECT ci_guard.give_to_auth_lookup('public.lookup_login_user(text, text)');
 REVOKE ALL ON FUNCTION public.lookup_login_user(text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.lookup_login_user(text, text) TO ci_app;
 

@@ -1,7 +1,8 @@
 """The price of PgBouncer's reset after every transaction (server_reset_query_always, the
-guard that keeps a session-level app.tenant_id or a hijacked prepared statement from reaching
-the next client): pgbench through the stack's PgBouncer vs a second PgBouncer of the same image
-whose only difference is server_reset_query_always = 0, interleaved.
+guard that keeps a session-level app.tenant_id, or a client's PREPARE under one of PgBouncer's
+statement names, from reaching the next client). pgbench through the stack's PgBouncer (the
+default PGBOUNCER_RESET=full) beside two more poolers of the same image on the same network:
+PGBOUNCER_RESET=settings (RESET ALL only) and no per-transaction reset at all, interleaved.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import os
 import tempfile
 import time
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 
 from plumbum import local
@@ -29,21 +31,28 @@ from cidb.settings import Settings
 
 DOCKER = local["docker"]
 IMAGE = os.environ.get("CI_DB_POOLER_IMAGE", "ci-db-pgbouncer:17")
-# The stock file, then the one setting turned back to PgBouncer's default.
-NO_GUARD_INI = "%include /etc/pgbouncer/pgbouncer.ini\n[pgbouncer]\nserver_reset_query_always = 0\n"
+# Appended to the image's own pgbouncer.ini (its last section is [pgbouncer]): the reset goes
+# back to PgBouncer's default, session pooling only.
+NO_RESET = "\nserver_reset_query_always = 0\n"
 
 
-def start_unguarded_pooler(settings: Settings, network: str, ini_dir: Path) -> str:
-    """A PgBouncer beside the stack's one, reset only on session end; its container name."""
-    name = f"cidb-bench-noguard-{uuid.uuid4().hex[:8]}"
-    (ini_dir / "noguard.ini").write_text(NO_GUARD_INI, encoding="utf-8")
-    (ini_dir / "noguard.ini").chmod(0o644)
+def start_pooler(
+    settings: Settings, network: str, env: Mapping[str, str], ini_dir: Path | None
+) -> str:
+    """A PgBouncer of IMAGE beside the stack's one; its container name once healthy."""
+    name = f"cidb-bench-pooler-{uuid.uuid4().hex[:8]}"
+    args = ["run", "-d", "--name", name, "--network", network, "-e", "PGBOUNCER_AUTH_PASSWORD"]
+    args += ["-e", "DB_HOST=db", *(f"--env={key}={value}" for key, value in env.items())]
+    command = ["pgbouncer", "/etc/pgbouncer/pgbouncer.ini"]
+    if ini_dir is not None:
+        stock = DOCKER("run", "--rm", "--entrypoint", "cat", IMAGE, "/etc/pgbouncer/pgbouncer.ini")
+        (ini_dir / "variant.ini").write_text(stock + NO_RESET, encoding="utf-8")
+        (ini_dir / "variant.ini").chmod(0o644)
+        args += ["-v", f"{ini_dir}:/etc/pgbouncer/bench:ro"]
+        command = ["pgbouncer", "/etc/pgbouncer/bench/variant.ini"]
     DOCKER.with_env(PGBOUNCER_AUTH_PASSWORD=settings.passwords["pgbouncer_auth"])(
-        "run", "-d", "--name", name, "--network", network,
-        "-e", "PGBOUNCER_AUTH_PASSWORD", "-e", "DB_HOST=db",
-        "-v", f"{ini_dir}:/etc/pgbouncer/bench:ro",
-        IMAGE, "pgbouncer", "/etc/pgbouncer/bench/noguard.ini",
-    )  # fmt: skip
+        *args, IMAGE, *command
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         code, _, _ = DOCKER["exec", name, "/usr/local/bin/pgbouncer-healthcheck.sh"].run(
@@ -54,7 +63,7 @@ def start_unguarded_pooler(settings: Settings, network: str, ini_dir: Path) -> s
         time.sleep(0.2)
     logs = DOCKER["logs", name].run(retcode=None)
     DOCKER["rm", "-f", name].run(retcode=None)
-    raise RuntimeError(f"the unguarded PgBouncer did not get healthy:\n{logs[1]}{logs[2]}")
+    raise RuntimeError(f"the benchmark's PgBouncer {name} did not get healthy:\n{logs[1]}{logs[2]}")
 
 
 def run(settings: Settings, quick: bool = False) -> Result:
@@ -62,18 +71,20 @@ def run(settings: Settings, quick: bool = False) -> Result:
     db = db_container()
     network = network_of(db)
     create_table(db, rows)
-    result = Result("pool-guard", "reset after every transaction", "reset at session end only")
-    sides = {"guarded": Side(), "unguarded": Side()}
-    with tempfile.TemporaryDirectory(prefix="cidb-noguard-") as tmp:
+    result = Result("pool-guard", "reset after every transaction", "no reset")
+    sides = {name: Side() for name in ("full", "settings", "none")}
+    started: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="cidb-pool-guard-") as tmp:
         ini_dir = Path(tmp)
         ini_dir.chmod(0o755)
-        unguarded = start_unguarded_pooler(settings, network, ini_dir)
-        hosts = {"guarded": "pgbouncer", "unguarded": unguarded}
         try:
+            started.append(start_pooler(settings, network, {"PGBOUNCER_RESET": "settings"}, None))
+            started.append(start_pooler(settings, network, {}, ini_dir))
+            hosts = {"full": "pgbouncer", "settings": started[0], "none": started[1]}
             for index in range(rounds):
-                order = ["guarded", "unguarded"] if index % 2 == 0 else ["unguarded", "guarded"]
+                order = list(hosts) if index % 2 == 0 else list(reversed(hosts))
                 for side in order:
-                    print(f"  pool-guard: round {index + 1}/{rounds}, {side}", flush=True)
+                    print(f"  pool-guard: round {index + 1}/{rounds}, reset {side}", flush=True)
                     pgbench = run_pgbench(
                         SELECT_ONLY,
                         user="ci_app",
@@ -87,12 +98,17 @@ def run(settings: Settings, quick: bool = False) -> Result:
                     )
                     sides[side].add(pgbench, clients, per_transaction=False)
         finally:
-            DOCKER["rm", "-f", unguarded].run(retcode=None)
+            for name in started:
+                DOCKER["rm", "-f", name].run(retcode=None)
             drop_table(db)
-    result.metrics += tps_and_p99(f"{clients} clients", sides["guarded"], sides["unguarded"])
+    result.metrics += tps_and_p99(f"full reset, {clients} clients", sides["full"], sides["none"])
+    result.metrics += tps_and_p99(
+        f"RESET ALL only, {clients} clients", sides["settings"], sides["none"]
+    )
     result.notes.append(
-        f"pgbench select-only as ci_app, {clients} clients, {rounds} interleaved round(s) of"
-        f" {seconds} s: the stack's PgBouncer (SELECT pgbouncer.reset_server() after every"
-        " transaction) vs the same image with server_reset_query_always = 0"
+        f"pgbench select-only (one-statement transactions: the worst case for a per-transaction"
+        f" reset) as ci_app, {clients} clients, {rounds} interleaved round(s) of {seconds} s:"
+        " PGBOUNCER_RESET=full (RESET ALL; SELECT pgbouncer.close_if_prepared_in_sql()) and"
+        " PGBOUNCER_RESET=settings (RESET ALL) vs the same image with server_reset_query_always=0"
     )
     return result
