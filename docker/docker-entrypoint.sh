@@ -93,9 +93,13 @@ docker_write_hba() {
 		>"$PGDATA/pg_ident.conf"
 }
 
+# The user's own "-c name=value" arguments apply to the start-up server too, as in the official
+# image: a different shared_preload_libraries, say, changes what the init scripts may create.
 temp_server_start() {
+	local user_args=""
+	(($# == 0)) || user_args=$(printf '%q ' "$@")
 	pg_ctl -D "$PGDATA" -w -t 600 -l "$PGDATA/ci-db-startup.log" start \
-		-o "-c config_file=$CONFIG_FILE -c listen_addresses='' -p ${PGPORT:-5432}" >/dev/null ||
+		-o "-c config_file=$CONFIG_FILE ${MEMORY_ARGS[*]} $user_args -c listen_addresses='' -p ${PGPORT:-5432}" >/dev/null ||
 		{ cat "$PGDATA/ci-db-startup.log" >&2; die "the start-up server did not start"; }
 }
 
@@ -240,7 +244,7 @@ _main() {
 	docker_write_hba
 	printf '%s\n' "$POSTGRES_DB" >"$RUNTIME_DB_FILE"
 
-	temp_server_start
+	temp_server_start "${@:2}"
 	$fresh && docker_create_database
 	docker_run_own_init
 	docker_deploy_schema

@@ -432,6 +432,7 @@ def test_prepared_statement_is_reused_across_server_connections(settings: Settin
     with (
         psycopg.connect(pooled(settings, "app"), prepare_threshold=0) as conn,
         psycopg.connect(pooled(settings, "app")) as holder,
+        console(settings, settings.pool_port, "admin") as stats,
     ):
         for index in range(6):
             with conn.transaction():
@@ -443,8 +444,16 @@ def test_prepared_statement_is_reused_across_server_connections(settings: Settin
             assert answer == index + 1
             assert names and all(n.startswith("PGBOUNCER_") for (n,) in names), names
             pids.append(pid)
-            # Hold a server connection (the one just released, LIFO) until the next round ends,
-            # so the next transaction must get another.
+            # The server goes back to the pool only after its reset query: wait until it is
+            # idle, then hold it (LIFO) until the next round ends, so the next transaction
+            # must get another.
+            wait_until(
+                lambda pid=pid: any(
+                    s["remote_pid"] == pid and s["state"] == "idle" for s in show(stats, "SERVERS")
+                ),
+                30,
+                lambda: str(show(stats, "SERVERS")),
+            )
             if index % 2 == 0:
                 holder.execute("SELECT pg_backend_pid()")
             else:

@@ -30,7 +30,12 @@ def volume() -> Iterator[str]:
 def database(images: dict[str, str], volume: str) -> Iterator[Container]:
     db = run_container(
         DB_IMAGE,
-        env={"POSTGRES_PASSWORD": "pw", "CI_MIGRATOR_PASSWORD": MIGRATOR},
+        env={
+            "POSTGRES_PASSWORD": "pw",
+            "CI_MIGRATOR_PASSWORD": MIGRATOR,
+            "CI_APP_PASSWORD": "app-pw",
+            "CI_ADMIN_PASSWORD": "admin-pw",
+        },
         volumes=[f"{volume}:/var/lib/postgresql/data"],
     )
     db.wait_healthy()
@@ -130,7 +135,6 @@ def test_exhausted_connections_refuse_clearly_but_admin_gets_a_reserved_slot(
     database: Container,
 ) -> None:
     """Past max_connections - 10 a plain role gets 'too many clients'; ci_admin still gets in."""
-    database.psql("ALTER ROLE ci_app PASSWORD 'app-pw'; ALTER ROLE ci_admin PASSWORD 'admin-pw'")
     port = database.port(5432)
 
     def connect(user: str, password: str) -> psycopg.Connection:
