@@ -136,8 +136,8 @@ COPY initdb/ /usr/share/ci-db/initdb/
 COPY sqitch/ /usr/share/ci-db/sqitch/
 # The development seed: run only when CI_DB_DEV_SEED=1 (compose.yaml), never by default.
 COPY seed/ /usr/share/ci-db/seed/
-COPY docker/docker-entrypoint.sh docker/ci-db-healthcheck /usr/local/bin/
-COPY docker/scram-verifier-matches docker/tls.sh /usr/local/lib/ci-db/
+COPY docker/docker-entrypoint.sh docker/ci-db-healthcheck docker/ci-db-migrate /usr/local/bin/
+COPY docker/scram-verifier-matches docker/tls.sh docker/ci-db-sqitch-registry /usr/local/lib/ci-db/
 
 VOLUME /var/lib/postgresql/data
 # Numeric, so Kubernetes' runAsNonRoot can verify it (uid 999 = postgres, as in the official image).

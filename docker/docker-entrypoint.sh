@@ -30,6 +30,9 @@ docker_setup_env() {
 	[[ -n $POSTGRES_PASSWORD ]] ||
 		die "no superuser password: set POSTGRES_PASSWORD or POSTGRES_PASSWORD_FILE (refusing to start without one)"
 	[[ ${CI_DB_DEV_SEED:-0} =~ ^[01]$ ]] || die "CI_DB_DEV_SEED='$CI_DB_DEV_SEED' must be 0 or 1"
+	: "${CI_DB_DEPLOY:=on-start}"
+	[[ $CI_DB_DEPLOY =~ ^(on-start|off)$ ]] ||
+		die "CI_DB_DEPLOY='$CI_DB_DEPLOY' must be on-start (deploy the plan at every start) or off (a migrate job deploys)"
 }
 
 # CI_DB_MEMORY=4GB sizes the memory settings for a container of that size. Command-line
@@ -169,17 +172,54 @@ deploy_privileges() {
 	EOSQL
 }
 
+# As ci_migrator over the socket (pg_ident maps the postgres OS user to it), acting as ci_owner.
+sqitch_as_migrator() {
+	PGHOST=$SOCKET_DIR PGUSER=ci_migrator PGDATABASE=$POSTGRES_DB \
+		PGOPTIONS='-c client_min_messages=warning' \
+		SQITCH_FULLNAME="ci-db entrypoint" SQITCH_EMAIL="ci-db@localhost" "$@"
+}
+
 docker_deploy_schema() {
 	log "deploying the Sqitch plan"
 	deploy_privileges lend
 	local status=0
 	# Sqitch holds an advisory lock for the whole run, so two containers never migrate at once.
-	PGHOST=$SOCKET_DIR PGUSER=ci_migrator PGDATABASE=$POSTGRES_DB \
-		PGOPTIONS='-c client_min_messages=warning' \
-		SQITCH_FULLNAME="ci-db entrypoint" SQITCH_EMAIL="ci-db@localhost" \
-		sqitch --chdir "$CI_DB_SHARE/sqitch" deploy --verify --mode change db:pg: >&2 || status=$?
+	sqitch_as_migrator sqitch --chdir "$CI_DB_SHARE/sqitch" deploy --verify --mode change db:pg: >&2 ||
+		status=$?
 	deploy_privileges take-back
 	((status == 0)) || die "schema deploy failed; the database keeps the last good change (see above)"
+}
+
+registry_exists() {
+	[[ $(psql_super -d "$POSTGRES_DB" -At <<<"SELECT pg_catalog.to_regclass('sqitch.releases') IS NOT NULL") == t ]]
+}
+
+# CI_DB_DEPLOY=off: the migrate job deploys over TCP as ci_migrator, which has no CREATE on the
+# database for the registry schema. So the registry (and nothing of the plan) is made here, in
+# the same lending window as an on-start deploy, and only when it is missing.
+docker_prepare_registry() {
+	registry_exists && return 0
+	log "creating the Sqitch registry for the migrate job (CI_DB_DEPLOY=off: no change deployed)"
+	deploy_privileges lend
+	local status=0
+	(cd "$CI_DB_SHARE/sqitch" && sqitch_as_migrator /usr/local/lib/ci-db/ci-db-sqitch-registry) >&2 ||
+		status=$?
+	deploy_privileges take-back
+	((status == 0)) || die "creating the Sqitch registry failed (see above)"
+}
+
+docker_schema_at_start() {
+	case $CI_DB_DEPLOY in
+	on-start) docker_deploy_schema ;;
+	off)
+		docker_prepare_registry
+		log "CI_DB_DEPLOY=off: not deploying the plan; run the migrate job (ci-db-migrate)"
+		# The seed needs the schema, which the job may not have deployed yet.
+		if [[ ${CI_DB_DEV_SEED:-0} == 1 ]]; then
+			log "CI_DB_DEV_SEED=1 is ignored with CI_DB_DEPLOY=off; run \`cidb seed\` after the migrate job"
+		fi
+		;;
+	esac
 }
 
 # CI_DB_DEV_SEED=1 (compose.yaml sets it, the image never does): the development tenants, users
@@ -247,8 +287,8 @@ _main() {
 	temp_server_start "${@:2}"
 	$fresh && docker_create_database
 	docker_run_own_init
-	docker_deploy_schema
-	docker_load_dev_seed
+	docker_schema_at_start
+	[[ $CI_DB_DEPLOY == on-start ]] && docker_load_dev_seed
 	$fresh && docker_process_init_files
 	temp_server_stop
 	unset "${SECRET_VARS[@]}"

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cidb.bench import (
+    migrate_job,
     migration,
     plots,
     pool,
@@ -33,6 +34,7 @@ SCENARIOS: dict[str, Scenario] = {
     "vector": vector.run,
     "tuning": tuning.run,
     "migration": migration.run,
+    "migrate-job": migrate_job.run,
     "startup": startup.run,
     "seed": seed.run,
 }
