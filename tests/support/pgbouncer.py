@@ -75,6 +75,8 @@ def console(
             connect_timeout=10,
         ),
         autocommit=True,
+        # The console speaks the simple protocol only: never let psycopg prepare a SHOW.
+        prepare_threshold=None,
     )
 
 
