@@ -7,7 +7,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import DB_IMAGE
+from fixtures_images import DB_IMAGE
 from support.docker import Container, create_volume, remove_volume, run_container
 from support.scram import verifier_matches
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import DB_IMAGE
+from fixtures_images import DB_IMAGE
 from plumbum.commands.processes import ProcessExecutionError
 from support.cli import cidb
 from support.docker import Container, create_volume, remove_volume, run_container

@@ -13,7 +13,8 @@ from pathlib import Path
 import psycopg
 import pytest
 from argon2 import PasswordHasher
-from conftest import DB_IMAGE, Stack
+from fixtures_images import DB_IMAGE
+from fixtures_stack import Stack
 from support.cli import cidb
 from support.docker import Container, run_container
 
