@@ -133,6 +133,8 @@ RUN mkdir -p "$PGDATA" && chown postgres:postgres "$PGDATA" && chmod 0700 "$PGDA
 
 COPY postgresql.conf /etc/postgresql/postgresql.conf
 COPY initdb/ /usr/share/ci-db/initdb/
+# The role manifest: the entrypoint and initdb/10-create-roles.sql read it (so does cidb.settings).
+COPY src/cidb/roles.json /usr/share/ci-db/roles.json
 COPY sqitch/ /usr/share/ci-db/sqitch/
 # The development seed: run only when CI_DB_DEV_SEED=1 (compose.yaml), never by default.
 COPY seed/ /usr/share/ci-db/seed/

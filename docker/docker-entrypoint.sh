@@ -10,21 +10,45 @@ set -Eeuo pipefail
 readonly CONFIG_FILE=/etc/postgresql/postgresql.conf
 readonly SOCKET_DIR=/var/run/postgresql
 readonly RUNTIME_DB_FILE=$SOCKET_DIR/.ci-db-database
-readonly SECRET_VARS=(
-	POSTGRES_PASSWORD CI_MIGRATOR_PASSWORD CI_APP_PASSWORD CI_READONLY_PASSWORD
-	CI_ADMIN_PASSWORD PGBOUNCER_AUTH_PASSWORD
-)
+# The roles and their password variables (src/cidb/roles.json): read by load_role_manifest.
+ROLES_MANIFEST=$CI_DB_SHARE/roles.json
+# POSTGRES_PASSWORD first, then each role's password variable from the manifest.
+SECRET_VARS=(POSTGRES_PASSWORD)
+declare -A ROLE_OF_VAR=()
 MEMORY_ARGS=()
 
+# The image's helpers; beside this script in a checkout, so tests can source it on the host.
+CI_DB_LIB=/usr/local/lib/ci-db
+[[ -d $CI_DB_LIB ]] || CI_DB_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+readonly CI_DB_LIB
 # shellcheck source=docker/file-env.sh
-. /usr/local/lib/ci-db/file-env.sh
+. "$CI_DB_LIB/file-env.sh"
 # shellcheck source=docker/tls.sh
-. /usr/local/lib/ci-db/tls.sh
+. "$CI_DB_LIB/tls.sh"
+
+# SECRET_VARS and ROLE_OF_VAR (CI_APP_PASSWORD -> ci_app) from the manifest. Perl is in the
+# image for Sqitch, and JSON::PP is part of it.
+load_role_manifest() {
+	[[ -r $ROLES_MANIFEST ]] || die "the role manifest $ROLES_MANIFEST is missing"
+	local pairs var role
+	pairs=$(perl -MJSON::PP -0777 -ne '
+		for my $r (@{ decode_json($_)->{roles} }) {
+			print "$r->{password_env}\t$r->{name}\n" if defined $r->{password_env};
+		}' "$ROLES_MANIFEST") || die "cannot read the role manifest $ROLES_MANIFEST"
+	SECRET_VARS=(POSTGRES_PASSWORD)
+	ROLE_OF_VAR=()
+	while IFS=$'\t' read -r var role; do
+		[[ -n $var ]] || continue
+		SECRET_VARS+=("$var")
+		ROLE_OF_VAR[$var]=$role
+	done <<<"$pairs"
+}
 
 docker_setup_env() {
 	file_env POSTGRES_USER postgres
 	file_env POSTGRES_DB contextinject
 	file_env POSTGRES_INITDB_ARGS
+	load_role_manifest
 	local var
 	for var in "${SECRET_VARS[@]}"; do file_env "$var"; done
 	[[ -n $POSTGRES_PASSWORD ]] ||
@@ -132,27 +156,34 @@ docker_create_database() {
 	EOSQL
 }
 
-# True when ROLE_PASSWORD (e.g. CI_APP_PASSWORD for ci_app) is what the role already has.
+# True when the password in VAR (e.g. CI_APP_PASSWORD, for ci_app in the manifest) is what the
+# role already has.
 password_unchanged() {
-	local var=$1 role verifier
-	role=${var%_PASSWORD}
-	role=${role,,}
+	local var=$1 role=${ROLE_OF_VAR[$1]} verifier
 	verifier=$(psql_super -d "$POSTGRES_DB" -At --set role="$role" \
 		<<<"SELECT rolpassword FROM pg_catalog.pg_authid WHERE rolname = :'role'")
 	[[ -n $verifier ]] &&
-		SCRAM_PASSWORD=${!var} SCRAM_VERIFIER=$verifier /usr/local/lib/ci-db/scram-verifier-matches
+		SCRAM_PASSWORD=${!var} SCRAM_VERIFIER=$verifier "$CI_DB_LIB/scram-verifier-matches"
 }
 
 # Our initdb/ scripts are idempotent and run on EVERY start: roles, passwords, extension
 # versions and the PgBouncer look-up follow the image and the environment, not the volume's age.
+# The manifest reaches SQL as the psql variable roles_manifest; the passwords to (re)set as one
+# JSON object (var -> password) in the variable passwords, encoded by Perl from the environment
+# (never pasted into a string here).
 docker_run_own_init() {
-	local -a vars=(--set db="$POSTGRES_DB" --set superuser="$POSTGRES_USER")
-	local var f
+	local -a changed=()
+	local var f passwords
 	for var in "${SECRET_VARS[@]:1}"; do
 		if [[ -n ${!var} ]] && ! password_unchanged "$var"; then
-			vars+=(--set "${var,,}=${!var}")
+			changed+=("$var")
 		fi
 	done
+	passwords=$(perl -MJSON::PP -e \
+		'print JSON::PP->new->canonical->encode({ map { ($_ => $ENV{$_}) } @ARGV })' \
+		"${changed[@]}") || die "cannot encode the role passwords"
+	local -a vars=(--set db="$POSTGRES_DB" --set superuser="$POSTGRES_USER"
+		--set roles_manifest="$(<"$ROLES_MANIFEST")" --set passwords="$passwords")
 	for f in "$CI_DB_SHARE"/initdb/*.sql; do
 		psql_super -d "$POSTGRES_DB" "${vars[@]}" -f "$f"
 	done

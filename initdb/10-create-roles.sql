@@ -17,39 +17,47 @@ SELECT pg_catalog.to_regclass('ci_guard.login_roles') IS NOT NULL AS guard_exist
 TRUNCATE ci_guard.login_roles;
 \endif
 
-SELECT pg_catalog.format('CREATE ROLE %I', r)
-FROM pg_catalog.unnest(ARRAY['ci_owner', 'ci_migrator', 'ci_app', 'ci_readonly', 'ci_admin', 'pgbouncer_auth',
-                   'ci_auth_lookup']) AS r
-WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = r)
+-- The roles come from the manifest (src/cidb/roles.json, in the image as
+-- $CI_DB_SHARE/roles.json), passed by the entrypoint as the psql variable roles_manifest.
+-- By hand: psql -v roles_manifest="$(cat src/cidb/roles.json)" -v db=... -f this file.
+\if :{?roles_manifest}
+\else
+DO $$ BEGIN RAISE EXCEPTION 'set the psql variable roles_manifest to the contents of roles.json'; END $$;
+\endif
+CREATE TEMPORARY TABLE ci_db_roles ON COMMIT PRESERVE ROWS AS
+SELECT r.name, r.login, r.inherit, r.bypassrls, r.password_env, r.settings
+FROM pg_catalog.jsonb_to_recordset(pg_catalog.jsonb_extract_path(:'roles_manifest'::pg_catalog.jsonb, 'roles'))
+    AS r(name text, login boolean, inherit boolean, bypassrls boolean, password_env text,
+         settings pg_catalog.jsonb);
+
+SELECT pg_catalog.format('CREATE ROLE %I', r.name)
+FROM pg_temp.ci_db_roles AS r
+WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_roles AS p WHERE p.rolname OPERATOR(pg_catalog.=) r.name)
 \gexec
 
 -- Attributes are restated every time so a hand edit cannot quietly widen a role.
-ALTER ROLE ci_owner NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
-ALTER ROLE ci_migrator LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT;
-ALTER ROLE ci_app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT;
-ALTER ROLE ci_readonly LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT;
-ALTER ROLE ci_admin LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION BYPASSRLS NOINHERIT;
-ALTER ROLE pgbouncer_auth LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT;
--- Owns the SECURITY DEFINER look-ups that run before the tenant is known (API key by hash,
--- user by tenant slug + email). It must see past RLS, and nobody logs in as it.
-ALTER ROLE ci_auth_lookup NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION BYPASSRLS NOINHERIT;
+-- ci_auth_lookup (manifest: NOLOGIN, BYPASSRLS) owns the SECURITY DEFINER look-ups that run
+-- before the tenant is known (API key by hash, user by tenant slug + email): it must see past
+-- RLS, and nobody logs in as it.
+SELECT pg_catalog.format('ALTER ROLE %I %s NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION %s %s',
+    r.name,
+    CASE WHEN r.login THEN 'LOGIN' ELSE 'NOLOGIN' END,
+    CASE WHEN r.bypassrls THEN 'BYPASSRLS' ELSE 'NOBYPASSRLS' END,
+    CASE WHEN r.inherit THEN 'INHERIT' ELSE 'NOINHERIT' END)
+FROM pg_temp.ci_db_roles AS r
+\gexec
 
--- Role defaults are exactly the ones below: whatever a role set for itself is dropped here
--- (and by the login guard, initdb/50, between starts).
-ALTER ROLE ci_migrator RESET ALL;
-ALTER ROLE ci_migrator IN DATABASE :"db" RESET ALL;
-ALTER ROLE ci_app RESET ALL;
-ALTER ROLE ci_app IN DATABASE :"db" RESET ALL;
-ALTER ROLE ci_readonly RESET ALL;
-ALTER ROLE ci_readonly IN DATABASE :"db" RESET ALL;
-ALTER ROLE ci_admin RESET ALL;
-ALTER ROLE ci_admin IN DATABASE :"db" RESET ALL;
-ALTER ROLE pgbouncer_auth RESET ALL;
-ALTER ROLE pgbouncer_auth IN DATABASE :"db" RESET ALL;
+-- Role defaults are exactly the manifest's (set at the end of this file): whatever a login
+-- role set for itself is dropped here (and by the login guard, initdb/50, between starts).
+SELECT pg_catalog.format('ALTER ROLE %I RESET ALL', r.name),
+    pg_catalog.format('ALTER ROLE %I IN DATABASE %I RESET ALL', r.name, :'db')
+FROM pg_temp.ci_db_roles AS r
+WHERE r.login
+\gexec
 
 -- ci_migrator acts as ci_owner: every object it creates is owned by the NOLOGIN owner role.
+-- (Its default `role = ci_owner` is in the manifest's settings, set at the end.)
 GRANT ci_owner TO ci_migrator WITH INHERIT TRUE, SET TRUE;
-ALTER ROLE ci_migrator SET role = 'ci_owner';
 -- ci_owner hands its look-up functions to ci_auth_lookup: ALTER FUNCTION ... OWNER needs SET
 -- and CREATE on the schema; INHERIT lets a revert drop them. Attributes such as BYPASSRLS are
 -- never inherited, so ci_owner (and ci_migrator) stay subject to RLS.
@@ -59,26 +67,28 @@ ALTER ROLE ci_migrator SET role = 'ci_owner';
 GRANT ci_auth_lookup TO ci_owner WITH INHERIT TRUE;
 REVOKE SET OPTION FOR ci_auth_lookup FROM ci_owner;
 
-\if :{?ci_migrator_password}
-ALTER ROLE ci_migrator PASSWORD :'ci_migrator_password';
+-- Passwords: the psql variable passwords is a JSON object {"CI_APP_PASSWORD": "...", ...} of the
+-- ones to (re)set (the entrypoint leaves out those that did not change); each role's key is its
+-- manifest password_env.
+\if :{?passwords}
+\else
+\set passwords '{}'
 \endif
-\if :{?ci_app_password}
-ALTER ROLE ci_app PASSWORD :'ci_app_password';
-\endif
-\if :{?ci_readonly_password}
-ALTER ROLE ci_readonly PASSWORD :'ci_readonly_password';
-\endif
-\if :{?ci_admin_password}
-ALTER ROLE ci_admin PASSWORD :'ci_admin_password';
-\endif
-\if :{?pgbouncer_auth_password}
-ALTER ROLE pgbouncer_auth PASSWORD :'pgbouncer_auth_password';
-\endif
+SELECT pg_catalog.format('ALTER ROLE %I PASSWORD %L', r.name,
+    pg_catalog.jsonb_extract_path_text(:'passwords'::pg_catalog.jsonb, r.password_env))
+FROM pg_temp.ci_db_roles AS r
+WHERE r.password_env IS NOT NULL
+  AND pg_catalog.jsonb_extract_path_text(:'passwords'::pg_catalog.jsonb, r.password_env) IS NOT NULL
+\gexec
 
 -- The database: nobody but the named roles may connect. Nobody but the superuser creates
 -- schemas: a ci_owner schema named like the superuser ("$user") would lead its search_path.
 REVOKE ALL ON DATABASE :"db" FROM PUBLIC;
-GRANT CONNECT ON DATABASE :"db" TO ci_migrator, ci_app, ci_readonly, ci_admin, pgbouncer_auth;
+SELECT pg_catalog.format('GRANT CONNECT ON DATABASE %I TO %s', :'db',
+    pg_catalog.string_agg(pg_catalog.quote_ident(r.name), ', ' ORDER BY r.name))
+FROM pg_temp.ci_db_roles AS r
+WHERE r.login
+\gexec
 REVOKE CREATE ON DATABASE :"db" FROM ci_owner;
 GRANT CONNECT, TEMPORARY ON DATABASE :"db" TO ci_owner;
 -- The maintenance databases are the superuser's: no login role connects or makes TEMP tables.
@@ -91,8 +101,11 @@ GRANT USAGE ON SCHEMA public TO ci_app, ci_readonly, ci_admin;
 -- WITH INHERIT: ci_admin is NOINHERIT, and reserved slots need the privileges of the role.
 GRANT pg_use_reserved_connections TO ci_admin WITH INHERIT TRUE;
 
--- Spilled sorts and hashes are bounded per session, so one role cannot fill the data volume.
--- temp_file_limit is superuser-only, so the roles cannot raise or reset it themselves.
-ALTER ROLE ci_app SET temp_file_limit = '256MB';
-ALTER ROLE ci_readonly SET temp_file_limit = '1GB';
-ALTER ROLE ci_admin SET temp_file_limit = '1GB';
+-- The manifest's role defaults. temp_file_limit bounds spilled sorts and hashes per session, so
+-- one role cannot fill the data volume; it is superuser-only, so the roles cannot raise or
+-- reset it themselves.
+SELECT pg_catalog.format('ALTER ROLE %I SET %I = %L', r.name, s.key, s.value)
+FROM pg_temp.ci_db_roles AS r, pg_catalog.jsonb_each_text(r.settings) AS s
+\gexec
+
+DROP TABLE pg_temp.ci_db_roles;

@@ -19,7 +19,8 @@ CREATE TABLE IF NOT EXISTS ci_guard.login_roles (
 );
 REVOKE ALL ON ci_guard.login_roles FROM PUBLIC;
 
--- The state the entrypoint just set, for the contract's login roles.
+-- The state the entrypoint just set, for the contract's login roles (the manifest's roles with a
+-- password variable, passed as the psql variable roles_manifest).
 TRUNCATE ci_guard.login_roles;
 INSERT INTO ci_guard.login_roles (rolname, rolpassword, settings)
 SELECT a.rolname, a.rolpassword,
@@ -29,7 +30,11 @@ SELECT a.rolname, a.rolpassword,
         FROM pg_catalog.pg_db_role_setting AS s
         WHERE s.setrole OPERATOR(pg_catalog.=) a.oid), '[]'::jsonb)
 FROM pg_catalog.pg_authid AS a
-WHERE a.rolname OPERATOR(pg_catalog.=) ANY (ARRAY['ci_migrator', 'ci_app', 'ci_readonly', 'ci_admin', 'pgbouncer_auth']::name[]);
+WHERE a.rolname::pg_catalog.text OPERATOR(pg_catalog.=) ANY (
+    SELECT r.name
+    FROM pg_catalog.jsonb_to_recordset(pg_catalog.jsonb_extract_path(:'roles_manifest'::pg_catalog.jsonb, 'roles'))
+        AS r(name text, login boolean, password_env text)
+    WHERE r.login AND r.password_env IS NOT NULL);
 
 -- The settings a role has now that the entrypoint did not record, as "name" values.
 CREATE OR REPLACE FUNCTION ci_guard.unrecorded_settings(p_role name, p_recorded jsonb)

@@ -25,6 +25,8 @@ main() {
 	ensure_python_venv
 	cd "$ROOT"
 	"$VENV/bin/ruff" check src tests
+	# Strict typing of the package (settings in pyproject.toml's [tool.mypy]).
+	"$VENV/bin/mypy" --strict src
 	exec "$VENV/bin/pytest" "$@"
 }
 

@@ -6,7 +6,7 @@ import json
 
 import psycopg
 import pytest
-from conftest import STACK_PASSWORDS, Stack
+from fixtures_stack import STACK_PASSWORDS, Stack
 from support.docker import Container
 
 from cidb.settings import Settings

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import DB_IMAGE
+from fixtures_images import DB_IMAGE
 from support.docker import Container, run_container
 
 OUR_CONF = "/etc/postgresql/postgresql.conf"

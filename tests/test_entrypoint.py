@@ -7,26 +7,21 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import DB_IMAGE
-from support.docker import Container, create_volume, remove_volume, run_container
+from fixtures_db import FreshDb
+from support.docker import Container, create_volume, remove_volume
 from support.scram import verifier_matches
 
 Start = Callable[..., Container]
 
 
 @pytest.fixture
-def start(images: dict[str, str]) -> Iterator[Start]:
-    """Start ci-db containers for one test and remove them (and their volumes) afterwards."""
-    started: list[Container] = []
+def start(fresh_db: FreshDb) -> Start:
+    """Start ci-db containers for one test (each test waits as it needs); removed afterwards."""
 
     def _start(env: dict[str, str], **kwargs: object) -> Container:
-        container = run_container(DB_IMAGE, env=env, **kwargs)  # type: ignore[arg-type]
-        started.append(container)
-        return container
+        return fresh_db(env, wait=False, **kwargs)
 
-    yield _start
-    for container in started:
-        container.remove()
+    return _start
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from conftest import DB_IMAGE, STACK_PASSWORDS
+from fixtures_images import DB_IMAGE
+from fixtures_stack import STACK_PASSWORDS
 from support.docker import Container, run_container
 
 

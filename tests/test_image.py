@@ -7,7 +7,8 @@ import re
 
 import pytest
 import testinfra
-from conftest import DB_IMAGE, POOLER_IMAGE, STACK_PASSWORDS
+from fixtures_images import DB_IMAGE, POOLER_IMAGE
+from fixtures_stack import STACK_PASSWORDS
 from support.docker import Container, docker
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import DB_IMAGE
+from fixtures_db import FreshDb
 from plumbum.commands.processes import ProcessExecutionError
 from support.cli import cidb
-from support.docker import Container, create_volume, remove_volume, run_container
+from support.docker import Container
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATOR_PASSWORD = "migrations-test-password"
@@ -22,23 +22,11 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture(scope="module")
-def volume() -> Iterator[str]:
-    name = create_volume()
-    yield name
-    remove_volume(name)
-
-
-@pytest.fixture(scope="module")
-def target_db(images: dict[str, str], volume: str) -> Iterator[Container]:
+def target_db(module_fresh_db: FreshDb) -> Container:
     """A database of its own: these tests revert and redeploy the whole plan."""
-    db = run_container(
-        DB_IMAGE,
-        env={"POSTGRES_PASSWORD": "pw", "CI_MIGRATOR_PASSWORD": MIGRATOR_PASSWORD},
-        volumes=[f"{volume}:/var/lib/postgresql/data"],
+    return module_fresh_db(
+        {"POSTGRES_PASSWORD": "pw", "CI_MIGRATOR_PASSWORD": MIGRATOR_PASSWORD}, volume=True
     )
-    db.wait_healthy()
-    yield db
-    db.remove()
 
 
 def sqitch_cli(db: Container, *args: str, sqitch_dir: Path | None = None, retcode: int | None = 0):

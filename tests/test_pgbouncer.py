@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from conftest import STACK_PASSWORDS, Stack, running_stack
+from fixtures_stack import STACK_PASSWORDS, Stack, running_stack
 from support.docker import DOCKER, Container, DeadlinePassed, run_container
 from support.pgbouncer import (
     POOLER_IMAGE,

@@ -12,7 +12,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from conftest import STACK_PASSWORDS, Stack
+from fixtures_stack import STACK_PASSWORDS, Stack
 from psycopg import errors
 from support.docker import Container, DeadlinePassed
 from support.pgbouncer import console, network_of, show, start_pooler

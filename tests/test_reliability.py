@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import DB_IMAGE
+from fixtures_images import DB_IMAGE
 from plumbum import local
 from psycopg import errors
 from support.docker import Container, create_volume, docker, remove_volume, run_container

@@ -13,10 +13,12 @@ import pytest
 from psycopg import errors
 from support.docker import Container, DeadlinePassed
 
+from cidb import roles
 from cidb.settings import Settings
 
 Connect = Callable[..., psycopg.Connection]
-LOGIN_ROLES = ["ci_migrator", "ci_app", "ci_readonly", "ci_admin", "pgbouncer_auth"]
+# Every role that logs in with a password, from the manifest (a new role is covered here too).
+LOGIN_ROLES = [role.name for role in roles.login_roles()]
 APP_ROLES = ["ci_app", "ci_readonly"]
 SQITCH_LOCK_KEY = 75474063
 

@@ -7,13 +7,14 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 from argon2 import PasswordHasher
-from conftest import DB_IMAGE, Stack
+from fixtures_db import FreshDb
+from fixtures_images import DB_IMAGE
+from fixtures_stack import Stack
 from support.cli import cidb
 from support.docker import Container, run_container
 
@@ -173,14 +174,9 @@ def test_cidb_seed_twice_on_the_stack_adds_nothing_and_keeps_the_key(
 
 
 @pytest.fixture(scope="module")
-def seeded_db(images: dict[str, str]) -> Iterator[Container]:
+def seeded_db(module_fresh_db: FreshDb) -> Container:
     """The image alone with CI_DB_DEV_SEED=1 (what compose.yaml sets)."""
-    db = run_container(DB_IMAGE, env={"POSTGRES_PASSWORD": "pw", "CI_DB_DEV_SEED": "1"})
-    try:
-        db.wait_healthy()
-        yield db
-    finally:
-        db.remove()
+    return module_fresh_db({"POSTGRES_PASSWORD": "pw", "CI_DB_DEV_SEED": "1"})
 
 
 def test_restart_reruns_the_seed_without_printing_or_rotating_the_key(seeded_db) -> None:
@@ -240,7 +236,7 @@ def test_bad_dev_seed_value_stops_with_one_line_reason(images) -> None:
 
 # -- 4. synthetic tenants ---------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def synth_db(images: dict[str, str]) -> Iterator[Container]:
+def synth_db(module_fresh_db: FreshDb) -> Container:
     """A database of its own, without the HNSW index.
 
     pgvector maintains chunks_embedding_hnsw_idx row by row at a few hundred 1024-dim rows per
@@ -248,20 +244,15 @@ def synth_db(images: dict[str, str]) -> Iterator[Container]:
     minutes of index work; that cost is pgvector's and the vector benchmark's subject. What
     these tests check is the generator: its rows, constraints, RLS and determinism.
     """
-    db = run_container(
-        DB_IMAGE,
-        env={
+    db = module_fresh_db(
+        {
             "POSTGRES_PASSWORD": "pw",
             "CI_ADMIN_PASSWORD": ADMIN_PASSWORD,
             "CI_APP_PASSWORD": APP_PASSWORD,
-        },
+        }
     )
-    try:
-        db.wait_healthy()
-        db.psql("DROP INDEX public.chunks_embedding_hnsw_idx")
-        yield db
-    finally:
-        db.remove()
+    db.psql("DROP INDEX public.chunks_embedding_hnsw_idx")
+    return db
 
 
 def seed_cli(db: Container, *args: str) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from conftest import DB_IMAGE
+from fixtures_images import DB_IMAGE
 from support.docker import Container, docker, run_container, unique_name
 
 PASSWORDS = {

@@ -65,7 +65,8 @@ def test_with_tenant_scopes_50_concurrent_transactions(settings: Settings, many_
 )
 def test_with_tenant_rejects_non_uuid_before_any_query(bad: Any) -> None:
     """A non-UUID tenant id raises ValueError without touching the pool (never opened here)."""
-    pool = build_pool(Settings(port=1, pool_port=1))  # unreachable: any query would fail
+    # Unreachable port: any query would fail.
+    pool = build_pool(Settings(port=1, pool_port=1, passwords={"ci_app": "unused"}))
     with pytest.raises(ValueError, match="UUID"), with_tenant(pool, bad):
         pass
 

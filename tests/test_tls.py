@@ -8,7 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import testinfra
-from conftest import DB_IMAGE
+from fixtures_images import DB_IMAGE
 from psycopg.conninfo import make_conninfo
 from support.docker import (
     SESSION_LABEL,
@@ -162,7 +162,7 @@ def plain_db(images: dict[str, str]) -> Iterator[Container]:
 
 
 @pytest.fixture(params=["direct", "pgbouncer"])
-def tls_port(request: pytest.FixtureRequest) -> int:
+def tls_port(request: pytest.FixtureRequest, images: dict[str, str]) -> int:
     """The TLS db's port, or the port of the TLS PgBouncer in front of it."""
     if request.param == "direct":
         return request.getfixturevalue("tls_db").port(5432)
@@ -170,7 +170,7 @@ def tls_port(request: pytest.FixtureRequest) -> int:
 
 
 @pytest.fixture(params=["direct", "pgbouncer"])
-def plain_port(request: pytest.FixtureRequest) -> int:
+def plain_port(request: pytest.FixtureRequest, images: dict[str, str]) -> int:
     """A db without a certificate, or a PgBouncer without one."""
     if request.param == "direct":
         return request.getfixturevalue("plain_db").port(5432)
@@ -214,7 +214,7 @@ def test_db_serves_a_private_copy_of_the_key_and_keeps_it_out_of_its_environment
 
 @pytest.mark.parametrize("service", ["tls_db", "tls_pooler"])
 def test_image_has_the_openssl_the_entrypoint_checks_pairs_with(
-    request: pytest.FixtureRequest, service: str
+    request: pytest.FixtureRequest, images: dict[str, str], service: str
 ) -> None:
     """openssl comes in through postgresql-common -> ssl-cert, not by name: make sure it stays."""
     container: Container = request.getfixturevalue(service)

@@ -10,8 +10,15 @@ from plumbum import FG, cli, local
 
 from cidb import __version__
 from cidb.compose import compose, host_setup_script, project_dir
-from cidb.settings import Settings, resolve_role
+from cidb.devstack import dev_settings
+from cidb.settings import Settings, SettingsError, resolve_role
 from cidb.sqitch import Sqitch, SqitchError, Target, checked, deploy
+
+
+def stack_settings(target: str = "") -> Settings:
+    """Against an explicit --target only the environment counts (a missing password is an
+    error naming its variable); against the local stack compose.yaml's dev passwords fill in."""
+    return Settings.from_env() if target else dev_settings(project_dir())
 
 
 def _tty_flags() -> list[str]:
@@ -86,9 +93,9 @@ class SqitchCommand(cli.Application):
     )
 
     def sqitch(self) -> Sqitch:
-        settings = Settings.from_env()
+        settings = stack_settings(self.target)
         target = (
-            Target.explicit(self.target, settings.passwords["ci_migrator"])
+            Target.explicit(self.target, settings.password("ci_migrator"))
             if self.target
             else Target.stack(settings)
         )
@@ -99,7 +106,7 @@ class SqitchCommand(cli.Application):
     def guarded(self, action: Callable[[], str]) -> int:
         try:
             print(action(), end="")
-        except SqitchError as error:
+        except (SqitchError, SettingsError) as error:
             print(f"cidb: {error}", file=sys.stderr)
             return 1
         return 0
@@ -195,7 +202,7 @@ class Psql(cli.Application):
     )
 
     def main(self, *psql_args: str) -> int:
-        settings = Settings.from_env()
+        settings = stack_settings()
         if not self.role:
             if self.tenant:
                 print("cidb: --tenant needs --role (the superuser bypasses RLS)", file=sys.stderr)
@@ -203,7 +210,7 @@ class Psql(cli.Application):
             compose("exec", *_tty_flags(), "db", "psql", "-d", settings.database, *psql_args) & FG
             return 0
         role = resolve_role(self.role)
-        env = {"PGPASSWORD": settings.passwords[role]}
+        env = {"PGPASSWORD": settings.password(role)}
         if self.tenant:
             # A direct psql session is its own connection, so a session-level setting is safe
             # here; behind PgBouncer it would leak, which is why the app uses set_config(.., true).
@@ -255,7 +262,7 @@ class Bench(cli.Application):
         from cidb.bench import runner
 
         out_dir = Path(self.out) if self.out else project_dir() / "bench"
-        return runner.run(scenarios, quick=self.quick, out_dir=out_dir)
+        return runner.run(scenarios, quick=self.quick, out_dir=out_dir, settings=stack_settings())
 
 
 @Cidb.subcommand("seed")
@@ -309,8 +316,8 @@ class Seed(cli.Application):
         from cidb import seed
         from cidb.synthetic import Spec
 
-        settings = Settings.from_env()
         try:
+            settings = stack_settings(self.target)
             if not self.synthetic:
                 print(seed.dev_seed(settings, target=self.target), end="")
                 return 0
@@ -318,7 +325,7 @@ class Seed(cli.Application):
                 settings = seed.target_settings(self.target, settings)
             spec = Spec(self.tenants, self.documents, self.chunks, self.seed)
             print(seed.synthetic(settings, spec, copy=self.copy).line(spec))
-        except (seed.SeedError, SqitchError, psycopg.Error) as error:
+        except (seed.SeedError, SqitchError, SettingsError, psycopg.Error) as error:
             print(f"cidb: {error}", file=sys.stderr)
             return 1
         return 0
@@ -348,4 +355,5 @@ class Sizes(cli.Application):
 
 
 def main() -> None:
+    """The console script (see cidb.console, which checks that the [dev] extra is there)."""
     Cidb.run()

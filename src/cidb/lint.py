@@ -426,7 +426,9 @@ def _drops_and_renames(text: str) -> Iterator[str]:
 
 def _split_top_level(actions: str) -> list[str]:
     """Split an ALTER TABLE action list on the commas outside parentheses."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in actions:
         depth += {"(": 1, ")": -1}.get(char, 0)
         if char == "," and depth == 0:

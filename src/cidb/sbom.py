@@ -12,9 +12,9 @@ from urllib.parse import quote
 
 from plumbum import local
 
-from cidb import __version__
+from cidb import __version__, names
 
-IMAGES = ("ci-db:17", "ci-db-pgbouncer:17")
+IMAGES = (names.DB_IMAGE, names.POOLER_IMAGE)
 FIELDS = "${Package}\\t${Version}\\t${Architecture}\\t${source:Package}\\n"
 
 

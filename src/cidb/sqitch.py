@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from plumbum import local
-from plumbum.commands.base import BoundCommand
+from plumbum.commands.base import BaseCommand
 
 from cidb.compose import compose, project_dir
+from cidb.names import db_image
 from cidb.settings import Settings
 
-IMAGE = "ci-db:17"
 MOUNT = "/sqitch"
 LOCK_TIMEOUT_MARKERS = ("lock timeout", "55P03")
 # PostgreSQL's own lock_timeout for every script this wrapper runs; scripts may set shorter.
@@ -48,7 +48,7 @@ class Target:
         return cls(
             uri=f"db:pg://ci_migrator@127.0.0.1:5432/{settings.database}",
             network=f"container:{db_id}",
-            password=settings.passwords["ci_migrator"],
+            password=settings.password("ci_migrator"),
         )
 
     @classmethod
@@ -66,9 +66,9 @@ class Sqitch:
 
     target: Target
     sqitch_dir: Path = field(default_factory=lambda: project_dir() / "sqitch")
-    image: str = IMAGE
+    image: str = field(default_factory=db_image)
 
-    def command(self, *args: str, writable: bool = False) -> BoundCommand:
+    def command(self, *args: str, writable: bool = False) -> BaseCommand:
         mode = "rw" if writable else "ro"
         docker_args = [
             "run",

@@ -547,7 +547,8 @@ class _Tenant:
         latent += 0.25 * self.np.standard_normal(latent.shape, dtype=np.float32)
         data = latent @ projection
         data += 0.05 * self.np.standard_normal(data.shape, dtype=np.float32)
-        return data / np.linalg.norm(data, axis=1, keepdims=True)
+        unit: np.ndarray = data / np.linalg.norm(data, axis=1, keepdims=True)
+        return unit
 
     def indexed_chunks(self, docs: Sequence[_Doc]) -> dict[int, list[tuple[str, str]]]:
         """Per project, the (chunk id, document id) pairs a query can retrieve."""

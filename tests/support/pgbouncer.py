@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import threading
 import time
@@ -14,10 +13,11 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import make_conninfo
 
+from cidb.names import pooler_image
 from cidb.settings import Settings
 from support.docker import DOCKER, Container, run_container
 
-POOLER_IMAGE = os.environ.get("CI_DB_POOLER_IMAGE", "ci-db-pgbouncer:17")
+POOLER_IMAGE = pooler_image()
 AUTH_PASSWORD = "dev-pgbouncer-auth-password"
 
 

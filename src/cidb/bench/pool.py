@@ -70,7 +70,7 @@ def db_container() -> str:
 
 def network_of(container: str) -> str:
     networks = json.loads(local["docker"]("inspect", container))[0]["NetworkSettings"]["Networks"]
-    return next(iter(networks))
+    return str(next(iter(networks)))
 
 
 def superuser_sql(container: str, sql: str, **variables: str | int) -> None:

@@ -33,11 +33,11 @@ def seed(admin: psycopg.Connection, tenants: int, documents: int) -> list[tuple[
         tenant = admin.execute(
             "INSERT INTO public.tenants (name, slug) VALUES (%s, %s) RETURNING id",
             (f"bench {index}", f"bench-rls-{tag}-{index}"),
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         project = admin.execute(
             "INSERT INTO public.projects (tenant_id, name) VALUES (%s, 'bench') RETURNING id",
             (tenant,),
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         admin.execute(
             "INSERT INTO public.documents (tenant_id, project_id, connector_type, title, mime_type,"
             " content_hash) SELECT %s, %s, 'direct-upload', 'doc ' || g, 'text/plain',"

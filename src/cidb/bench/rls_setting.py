@@ -48,7 +48,7 @@ def run(settings: Settings, quick: bool = False) -> Result:
                         "SELECT set_config('app.tenant_id', %s, true)", (str(rng.choice(tenants)),)
                     )
                     scan.execute(f"SELECT count(*) FROM public.{table}")
-                    assert scan.fetchone()[0] == rows // TENANTS
+                    assert scan.fetchall() == [(rows // TENANTS,)]
 
             per_row, once = interleaved(
                 lambda: count("bench_rls_per_row"),

@@ -57,10 +57,10 @@ def server_versions(settings: Settings) -> str:
     import psycopg
 
     with psycopg.connect(settings.conninfo("admin")) as conn:
-        pg = conn.execute("SHOW server_version").fetchone()[0]
+        pg = conn.execute("SHOW server_version").fetchall()[0][0]
         vector = conn.execute(
             "SELECT extversion FROM pg_extension WHERE extname = 'vector'"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     return f"PostgreSQL {pg}, pgvector {vector}"
 
 

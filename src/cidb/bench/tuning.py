@@ -80,6 +80,7 @@ def dead_tuples(port: int) -> int:
             "SELECT coalesce(sum(n_dead_tup), 0) FROM pg_stat_user_tables"
             " WHERE relname IN ('bench_accounts', 'bench_chunks')"
         ).fetchone()
+        assert row is not None  # an aggregate always returns a row
         return int(row[0])
 
 

@@ -30,7 +30,8 @@ def clustered(n: int, clusters: int, rng: np.random.Generator) -> np.ndarray:
     latent += 0.5 * rng.standard_normal((n, latent_dim), np.float32)
     projection = rng.standard_normal((latent_dim, DIM), dtype=np.float32)
     data = latent @ projection + 0.05 * rng.standard_normal((n, DIM), np.float32)
-    return data / np.linalg.norm(data, axis=1, keepdims=True)
+    unit: np.ndarray = data / np.linalg.norm(data, axis=1, keepdims=True)
+    return unit
 
 
 def load(conn: psycopg.Connection, vectors: np.ndarray, tenants: Sequence[uuid.UUID]) -> None:
