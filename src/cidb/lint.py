@@ -33,6 +33,8 @@ from pathlib import Path
 from plumbum import CommandNotFound, local
 from plumbum.machines import LocalCommand
 
+from cidb.plan import Change, read_plan
+
 # Statements PostgreSQL refuses inside a transaction block; the only work allowed outside one.
 _CONCURRENT = re.compile(
     r"^(CREATE (UNIQUE )?INDEX CONCURRENTLY|DROP INDEX CONCURRENTLY"
@@ -119,14 +121,6 @@ class Script:
     statements: tuple[Statement, ...]
     allows: tuple[Allow, ...]
     directive_findings: tuple[Finding, ...]
-
-
-@dataclass(frozen=True)
-class Change:
-    """A change named in the plan and the plan line naming it."""
-
-    name: str
-    line: int
 
 
 class SquawkError(RuntimeError):
@@ -455,18 +449,6 @@ def check_script(script: Script) -> list[Finding]:
 # --- the Sqitch project -------------------------------------------------------------------------
 
 
-def read_plan(plan: Path) -> list[Change]:
-    """The changes a sqitch.plan names, once each (a reworked change keeps its newest script)."""
-    changes: dict[str, Change] = {}
-    for number, raw in enumerate(plan.read_text(encoding="utf-8").splitlines(), start=1):
-        line = raw.strip()
-        if not line or line[0] in "%#@":
-            continue
-        name = line.split()[0].lstrip("+-")
-        changes.setdefault(name, Change(name, number))
-    return list(changes.values())
-
-
 def check_files(sqitch_dir: Path, changes: Sequence[Change]) -> list[Finding]:
     """Every change has deploy, revert and verify scripts; every deploy script is planned."""
     findings: list[Finding] = []
@@ -551,7 +533,7 @@ def _apply_allows(findings: Iterable[Finding], scripts: dict[Path, Script]) -> l
 
 def lint_project(sqitch_dir: Path) -> list[Finding]:
     """Lint every deploy script of the Sqitch project in sqitch_dir; sorted findings."""
-    changes = read_plan(sqitch_dir / "sqitch.plan")
+    changes = read_plan(sqitch_dir / "sqitch.plan").unique()
     deploys = [_script_path(sqitch_dir, "deploy", c.name) for c in changes]
     scripts = {p: read_script(p) for p in deploys if p.is_file()}
     findings = [
