@@ -30,14 +30,15 @@ from typing import Any, TextIO
 import psycopg
 from pgvector.psycopg import register_vector
 from plumbum import local
-from plumbum.commands.base import BoundCommand
+from plumbum.commands.base import BaseCommand
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from cidb.compose import project_dir
+from cidb.containers import db_image
 from cidb.pool import SET_TENANT
 from cidb.settings import Settings
-from cidb.sqitch import IMAGE, Target
+from cidb.sqitch import Target
 from cidb.synthetic import (
     COLUMNS,
     TENANT_TABLES,
@@ -91,7 +92,7 @@ def plan_limits() -> dict[str, Any]:
 
 
 # -- the development seed ---------------------------------------------------------------------
-def dev_seed_command(settings: Settings, *, target: str = "") -> BoundCommand:
+def dev_seed_command(settings: Settings, *, target: str = "") -> BaseCommand:
     """psql -f dev.sql as ci_admin in a throwaway ci-db container, against TARGET or the stack."""
     if target:
         where, network = target_settings(target, settings), "host"
@@ -105,7 +106,7 @@ def dev_seed_command(settings: Settings, *, target: str = "") -> BoundCommand:
     for name in env:
         docker_args += ["-e", name]  # -e NAME copies the value from our env: never in argv
     psql = ["psql", "--no-psqlrc", "-v", "ON_ERROR_STOP=1", "-q", "-f", "dev.sql"]
-    return local["docker"][(*docker_args, IMAGE, *psql)].with_env(**env)
+    return local["docker"][(*docker_args, db_image(), *psql)].with_env(**env)
 
 
 def dev_seed(settings: Settings, *, target: str = "") -> str:

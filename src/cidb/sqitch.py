@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from plumbum import local
-from plumbum.commands.base import BoundCommand
+from plumbum.commands.base import BaseCommand
 
 from cidb.compose import compose, project_dir
+from cidb.containers import db_image
 from cidb.settings import Settings
 
-IMAGE = "ci-db:17"
 MOUNT = "/sqitch"
 LOCK_TIMEOUT_MARKERS = ("lock timeout", "55P03")
 # PostgreSQL's own lock_timeout for every script this wrapper runs; scripts may set shorter.
@@ -66,9 +66,9 @@ class Sqitch:
 
     target: Target
     sqitch_dir: Path = field(default_factory=lambda: project_dir() / "sqitch")
-    image: str = IMAGE
+    image: str = field(default_factory=db_image)
 
-    def command(self, *args: str, writable: bool = False) -> BoundCommand:
+    def command(self, *args: str, writable: bool = False) -> BaseCommand:
         mode = "rw" if writable else "ro"
         docker_args = [
             "run",

@@ -6,14 +6,10 @@ from __future__ import annotations
 import statistics
 import uuid
 
-from plumbum import local
-
 from cidb.bench import sizes
-from cidb.bench.containers import start_database
 from cidb.bench.core import Metric, Result
+from cidb.containers import db_image, pooler_image, start_database
 from cidb.settings import Settings
-
-IMAGE = "ci-db:17"
 
 
 def cold_and_warm(rounds: int) -> tuple[list[float], list[float]]:
@@ -21,10 +17,10 @@ def cold_and_warm(rounds: int) -> tuple[list[float], list[float]]:
     (TCP up and schema deployed) first passes, polled every 0.2 s."""
     cold, warm = [], []
     for _ in range(rounds):
-        db = start_database(IMAGE, uuid.uuid4().hex, wait=False)
+        db = start_database(uuid.uuid4().hex, wait=False)
         try:
             cold.append(db.wait_ready())
-            local["docker"]("restart", db.name)
+            db.restart()
             warm.append(db.wait_ready())
         finally:
             db.remove()
@@ -45,10 +41,10 @@ def run(settings: Settings, quick: bool = False) -> Result:
             statistics.median(warm),
             "s",
         ),
-        Metric("ci-db:17 size vs naive build", by_name[IMAGE].mib, naive.mib, "MiB"),
+        Metric("ci-db:17 size vs naive build", by_name[db_image()].mib, naive.mib, "MiB"),
         Metric(
             "ci-db-pgbouncer:17 size vs naive build",
-            by_name["ci-db-pgbouncer:17"].mib,
+            by_name[pooler_image()].mib,
             naive.mib,
             "MiB",
         ),

@@ -8,12 +8,11 @@ import time
 
 import psycopg
 
-from cidb.bench.containers import Database, start_database
 from cidb.bench.core import Metric, Result
 from cidb.bench.pgbench import PgbenchRun, run_pgbench
+from cidb.containers import Container, start_database
 from cidb.settings import Settings
 
-IMAGE = "ci-db:17"
 STOCK_CONF = "/usr/share/postgresql/17/postgresql.conf.sample"
 PASSWORD = "bench-tuning-only"
 
@@ -50,12 +49,12 @@ SETUP = [
 ]
 
 
-def start_db(config: str | None) -> Database:
+def start_db(config: str | None) -> Container:
     # The sample listens on localhost only; a container needs '*' to be reachable at all.
     extra = (
         ["postgres", "-c", f"config_file={config}", "-c", "listen_addresses=*"] if config else []
     )
-    return start_database(IMAGE, PASSWORD, command=extra, memory="2g")
+    return start_database(PASSWORD, command=extra, memory="2g")
 
 
 def workload(network: str, seconds: float, accounts: int, chunks: int) -> PgbenchRun:
@@ -80,7 +79,7 @@ def dead_tuples(port: int) -> int:
             "SELECT coalesce(sum(n_dead_tup), 0) FROM pg_stat_user_tables"
             " WHERE relname IN ('bench_accounts', 'bench_chunks')"
         ).fetchone()
-        return int(row[0])
+        return int(row[0]) if row else 0
 
 
 def run(settings: Settings, quick: bool = False) -> Result:
@@ -93,7 +92,7 @@ def run(settings: Settings, quick: bool = False) -> Result:
         for db in (ours, stock):
             with psycopg.connect(
                 host="127.0.0.1",
-                port=db.port,
+                port=db.port(5432),
                 dbname="contextinject",
                 user="ci_migrator",
                 password=PASSWORD,
@@ -105,7 +104,7 @@ def run(settings: Settings, quick: bool = False) -> Result:
         for _ in range(rounds):
             for name, db in (("ours", ours), ("stock", stock)):
                 tps[name].append(workload(db.network, seconds, accounts, chunks).tps)
-        dead = {name: dead_tuples(db.port) for name, db in (("ours", ours), ("stock", stock))}
+        dead = {name: dead_tuples(db.port(5432)) for name, db in (("ours", ours), ("stock", stock))}
         settings_line = {
             name: db.show("shared_buffers", "autovacuum_naptime")
             for name, db in (("ours", ours), ("stock", stock))
