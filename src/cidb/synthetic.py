@@ -6,9 +6,8 @@ therefore gives the same rows, byte for byte, in any database (but for audit_log
 created_at, which only the server may set); tenants are independent, so one can be generated
 without the others. Nothing here touches a database (see cidb.seed).
 
-Embeddings imitate a real embedding model: topics are clusters in a 64-dimensional latent space,
-projected to 1024 dimensions by one fixed matrix, so chunks of one document sit close together
-and documents of one topic nearby; every vector has unit length (cosine-ready).
+Embeddings come from cidb.embeddings: a topic is a cluster of its latent space, so chunks of one
+document sit close together and documents of one topic nearby.
 
 The data carries public credentials (every user's password is SYNTHETIC_PASSWORD, API keys
 follow from the seed): it is for development and benchmark databases only.
@@ -28,8 +27,8 @@ from typing import Any
 import numpy as np
 from psycopg.types.json import Jsonb
 
-DIM = 1024
-LATENT_DIM = 64
+from cidb.embeddings import DIM, Vectors, centres, embed, projection
+
 ANCHOR = datetime(2026, 11, 1, tzinfo=UTC)
 HISTORY = timedelta(days=180)
 _MS = timedelta(milliseconds=1)
@@ -315,12 +314,11 @@ def password_hash(seed: int) -> str:
 
 
 @cache
-def _embedding_model(seed: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """The run's "model": one latent->1024 projection and a latent centre per topic."""
+def _embedding_model(seed: int) -> tuple[Vectors, dict[str, Vectors]]:
+    """The run's "model": one latent->DIM projection and a latent centre per topic."""
     rng = np.random.default_rng([seed, 2**32])
-    projection = rng.standard_normal((LATENT_DIM, DIM), dtype=np.float32)
-    centres = {t: rng.standard_normal(LATENT_DIM, dtype=np.float32) for t in TOPICS}
-    return projection, centres
+    matrix = projection(rng)
+    return matrix, dict(zip(TOPICS, centres(rng, len(TOPICS)), strict=True))
 
 
 def tenant_row(spec: Spec, index: int, limits: dict[str, Any]) -> tuple[Any, ...]:
@@ -538,16 +536,14 @@ class _Tenant:
                     vector if doc.status == "indexed" else None,
                 )  # fmt: skip
 
-    def embeddings(self, docs: Sequence[_Doc]) -> np.ndarray:
+    def embeddings(self, docs: Sequence[_Doc]) -> Vectors:
         """Unit vectors: topic centre + document offset + chunk offset, projected to DIM."""
-        projection, centres = _embedding_model(self.spec.seed)
-        latent = np.stack([centres[d.topic] for d in docs])
+        matrix, topic_centres = _embedding_model(self.spec.seed)
+        latent = np.stack([topic_centres[d.topic] for d in docs])
         latent += 0.6 * self.np.standard_normal(latent.shape, dtype=np.float32)
         latent = np.repeat(latent, self.spec.chunks_per_document, axis=0)
         latent += 0.25 * self.np.standard_normal(latent.shape, dtype=np.float32)
-        data = latent @ projection
-        data += 0.05 * self.np.standard_normal(data.shape, dtype=np.float32)
-        return data / np.linalg.norm(data, axis=1, keepdims=True)
+        return embed(latent, matrix, self.np)
 
     def indexed_chunks(self, docs: Sequence[_Doc]) -> dict[int, list[tuple[str, str]]]:
         """Per project, the (chunk id, document id) pairs a query can retrieve."""

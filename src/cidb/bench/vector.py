@@ -13,24 +13,11 @@ import psycopg
 from pgvector.psycopg import register_vector
 
 from cidb.bench.core import Curve, Metric, Result
+from cidb.embeddings import DIM, clustered
 from cidb.settings import Settings
 
-DIM = 1024
 K = 10
 TABLE = "public.bench_vectors"
-
-
-def clustered(n: int, clusters: int, rng: np.random.Generator) -> np.ndarray:
-    """N unit vectors with the shape of real embeddings: clusters in a low-dimensional latent
-    space (64) projected to 1024 dimensions, plus a little noise. Uniform noise in 1024
-    dimensions would make every point nearly equidistant, which no real corpus is."""
-    latent_dim = 64
-    centres = rng.standard_normal((clusters, latent_dim), dtype=np.float32)
-    latent = centres[rng.integers(0, clusters, n)]
-    latent += 0.5 * rng.standard_normal((n, latent_dim), np.float32)
-    projection = rng.standard_normal((latent_dim, DIM), dtype=np.float32)
-    data = latent @ projection + 0.05 * rng.standard_normal((n, DIM), np.float32)
-    return data / np.linalg.norm(data, axis=1, keepdims=True)
 
 
 def load(conn: psycopg.Connection, vectors: np.ndarray, tenants: Sequence[uuid.UUID]) -> None:
