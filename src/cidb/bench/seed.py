@@ -32,7 +32,7 @@ def _timed_write(
         before()
         for table in TENANT_TABLES:
             start = time.perf_counter()
-            writer(conn, table, rows.tables[table], lambda _n: None)
+            writer(conn, table, rows.columns[table], rows.tables[table], lambda _n: None)
             part = into["chunks" if table == "chunks" else "other"]
             part[0] += len(rows.tables[table])
             part[1] += time.perf_counter() - start
