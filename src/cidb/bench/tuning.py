@@ -8,7 +8,7 @@ import time
 
 import psycopg
 
-from cidb.bench.core import Metric, Result
+from cidb.bench.core import Metric, Result, step
 from cidb.bench.pgbench import PgbenchRun, run_pgbench
 from cidb.containers import Container, start_database
 from cidb.settings import Settings
@@ -50,11 +50,12 @@ SETUP = [
 
 
 def start_db(config: str | None) -> Container:
-    # The sample listens on localhost only; a container needs '*' to be reachable at all.
-    extra = (
-        ["postgres", "-c", f"config_file={config}", "-c", "listen_addresses=*"] if config else []
-    )
-    return start_database(PASSWORD, command=extra, memory="2g")
+    # The sample listens on localhost only; a container needs '*' to be reachable at all. The
+    # image's schema needs its libraries (pgaudit's extension is created at init): loading them
+    # is not tuning.
+    libraries = "shared_preload_libraries=pg_stat_statements,auto_explain,pgaudit"
+    extra = ["-c", f"config_file={config}", "-c", "listen_addresses=*", "-c", libraries]
+    return start_database(PASSWORD, command=["postgres", *extra] if config else [], memory="2g")
 
 
 def workload(network: str, seconds: float, accounts: int, chunks: int) -> PgbenchRun:
@@ -87,6 +88,7 @@ def run(settings: Settings, quick: bool = False) -> Result:
     accounts, chunks, seconds, rounds = (
         (10_000, 2_000, 3.0, 1) if quick else (200_000, 50_000, 45.0, 2)
     )
+    step("starting two databases (ours, stock)")
     ours, stock = start_db(None), start_db(STOCK_CONF)
     try:
         for db in (ours, stock):
@@ -101,8 +103,9 @@ def run(settings: Settings, quick: bool = False) -> Result:
                 for statement in SETUP:
                     conn.execute(statement, {"accounts": accounts, "chunks": chunks})
         tps: dict[str, list[float]] = {"ours": [], "stock": []}
-        for _ in range(rounds):
+        for index in range(rounds):
             for name, db in (("ours", ours), ("stock", stock)):
+                step(f"round {index + 1}/{rounds}: {name} postgresql.conf, {seconds:g} s")
                 tps[name].append(workload(db.network, seconds, accounts, chunks).tps)
         dead = {name: dead_tuples(db.port(5432)) for name, db in (("ours", ours), ("stock", stock))}
         settings_line = {
