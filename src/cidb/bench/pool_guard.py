@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from cidb.bench.core import Result
+from cidb.bench.core import Result, step
 from cidb.bench.pgbench import run_pgbench
 from cidb.bench.pool import (
     SELECT_ONLY,
@@ -73,7 +73,7 @@ def run(settings: Settings, quick: bool = False) -> Result:
             for index in range(rounds):
                 order = list(hosts) if index % 2 == 0 else list(reversed(hosts))
                 for side in order:
-                    print(f"  pool-guard: round {index + 1}/{rounds}, reset {side}", flush=True)
+                    step(f"round {index + 1}/{rounds}, reset {side}")
                     pgbench = run_pgbench(
                         SELECT_ONLY,
                         user="ci_app",

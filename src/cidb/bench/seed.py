@@ -15,7 +15,7 @@ from collections.abc import Callable
 import psycopg
 from pgvector.psycopg import register_vector
 
-from cidb.bench.core import Metric, Result
+from cidb.bench.core import Metric, Result, step
 from cidb.pool import SET_TENANT
 from cidb.seed import Writer, copy_rows, create_tenants, insert_rows, plan_limits
 from cidb.settings import Settings
@@ -65,6 +65,7 @@ def run(settings: Settings, quick: bool = False) -> Result:
         create_tenants(admin, spec, plan_limits())
         try:
             for index in range(tenants):
+                step(f"tenant {index + 1}/{tenants}: generate, COPY, INSERT")
                 start = time.perf_counter()
                 rows = tenant_rows(spec, index, password)
                 generated[0] += rows.count()

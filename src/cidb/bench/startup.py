@@ -7,7 +7,7 @@ import statistics
 import uuid
 
 from cidb.bench import sizes
-from cidb.bench.core import Metric, Result
+from cidb.bench.core import Metric, Result, step
 from cidb.containers import db_image, pooler_image, start_database
 from cidb.settings import Settings
 
@@ -16,7 +16,8 @@ def cold_and_warm(rounds: int) -> tuple[list[float], list[float]]:
     """Seconds from `docker run` (fresh volume) and from `docker restart` until the healthcheck
     (TCP up and schema deployed) first passes, polled every 0.2 s."""
     cold, warm = [], []
-    for _ in range(rounds):
+    for index in range(rounds):
+        step(f"round {index + 1}/{rounds}: cold start, then warm restart")
         db = start_database(uuid.uuid4().hex, wait=False)
         try:
             cold.append(db.wait_ready())
@@ -30,6 +31,7 @@ def cold_and_warm(rounds: int) -> tuple[list[float], list[float]]:
 def run(settings: Settings, quick: bool = False) -> Result:
     del settings  # starts its own containers
     cold, warm = cold_and_warm(1 if quick else 3)
+    step("building the naive image to compare sizes")
     measured = sizes.measure()
     by_name = {s.image: s for s in measured}
     naive = by_name[sizes.NAIVE_IMAGE]

@@ -12,7 +12,7 @@ import numpy as np
 import psycopg
 from pgvector.psycopg import register_vector
 
-from cidb.bench.core import Curve, Metric, Result
+from cidb.bench.core import Curve, Metric, Result, step
 from cidb.embeddings import DIM, clustered
 from cidb.settings import Settings
 
@@ -112,11 +112,14 @@ def run(settings: Settings, quick: bool = False) -> Result:
 
     with connect("migrator") as owner, connect("admin") as admin, connect("app") as app:
         register_vector(owner)
+        step(f"loading {n:,} vectors")
         load(owner, vectors, tenants)
         try:
+            step("building the HNSW index")
             build_s = build_hnsw(owner)
             register_vector(admin)
             register_vector(app)
+            step("exact scan, HNSW, ef_search sweep, filtered searches")
             exact_found, exact_qps = search(
                 admin, queries[:n_exact], setup=["SET LOCAL enable_indexscan = off"]
             )
