@@ -174,51 +174,38 @@ def _names(columns: Sequence[str]) -> sql.Composable:
     return sql.SQL(", ").join(map(sql.Identifier, columns))
 
 
-def insert_rows(
+def write_rows(
     conn: psycopg.Connection,
     table: str,
     columns: Sequence[str],
     rows: Sequence[tuple[Any, ...]],
     done: Callable[[int], None],
+    *,
+    copy: bool = False,
 ) -> None:
-    """Pipelined INSERTs (psycopg's executemany): works under RLS, as ci_app."""
-    query = sql.SQL("INSERT INTO public.{} ({}) VALUES ({})").format(
-        sql.Identifier(table), _names(columns), sql.SQL(", ").join(sql.Placeholder() * len(columns))
-    )
+    """Pipelined INSERTs (psycopg's executemany), which work under RLS as ci_app; or with COPY,
+    binary COPY, which needs a role that bypasses RLS (ci_admin)."""
+    target = sql.SQL("public.{} ({})").format(sql.Identifier(table), _names(columns))
+    if copy:
+        types = [c.type for c in checked_columns(read_catalog(conn, [table]), table, columns)]
+        statement = sql.SQL("COPY {} FROM STDIN (FORMAT BINARY)").format(target)
+        with conn.cursor().copy(statement) as stream:
+            stream.set_types(types)
+            for batch in batches(rows):
+                for row in batch:
+                    stream.write_row(row)
+                done(len(batch))
+        return
+    values = sql.SQL(", ").join(sql.Placeholder() * len(columns))
+    query = sql.SQL("INSERT INTO {} VALUES ({})").format(target, values)
     with conn.cursor() as cursor:
         for batch in batches(rows):
             cursor.executemany(query, batch)
             done(len(batch))
 
 
-def copy_rows(
-    conn: psycopg.Connection,
-    table: str,
-    columns: Sequence[str],
-    rows: Sequence[tuple[Any, ...]],
-    done: Callable[[int], None],
-) -> None:
-    """Binary COPY: needs a role that bypasses RLS (ci_admin)."""
-    statement = sql.SQL("COPY public.{} ({}) FROM STDIN (FORMAT BINARY)").format(
-        sql.Identifier(table), _names(columns)
-    )
-    types = [column.type for column in checked_columns(read_catalog(conn, [table]), table, columns)]
-    with conn.cursor().copy(statement) as copy:
-        copy.set_types(types)
-        for batch in batches(rows):
-            for row in batch:
-                copy.write_row(row)
-            done(len(batch))
-
-
-Writer = Callable[
-    [psycopg.Connection, str, Sequence[str], Sequence[tuple[Any, ...]], Callable[[int], None]],
-    None,
-]
-
-
 def write_tenant(
-    conn: psycopg.Connection, rows: Rows, writer: Writer, done: Callable[[int], None]
+    conn: psycopg.Connection, rows: Rows, done: Callable[[int], None], *, copy: bool = False
 ) -> None:
     """Every table of one tenant, parents first, in the caller's transaction."""
     catalog = read_catalog(conn)
@@ -226,7 +213,7 @@ def write_tenant(
         columns = rows.columns.get(table, ())
         if rows.tables[table]:
             checked_columns(catalog, table, columns)
-            writer(conn, table, columns, rows.tables[table], done)
+            write_rows(conn, table, columns, rows.tables[table], done, copy=copy)
 
 
 def visible_counts(app: psycopg.Connection, tenant_id: object) -> dict[str, int]:
@@ -393,7 +380,7 @@ def _one_tenant(
             writer_conn.execute(SET_TENANT, (str(rows.tenant_id),))
         if already_generated(writer_conn, rows.tenant_id):
             return False
-        write_tenant(writer_conn, rows, copy_rows if copy else insert_rows, done)
+        write_tenant(writer_conn, rows, done, copy=copy)
     if copy:
         expected = {table: len(rows.tables[table]) for table in TENANT_TABLES}
         seen = visible_counts(app, rows.tenant_id)

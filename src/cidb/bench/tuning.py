@@ -70,10 +70,14 @@ def workload(network: str, seconds: float, accounts: int, chunks: int) -> Pgbenc
     )
 
 
-def dead_tuples(port: int) -> int:
-    with psycopg.connect(
-        host="127.0.0.1", port=port, dbname="contextinject", user="ci_migrator", password=PASSWORD
-    ) as conn:
+def connect(db: Container) -> psycopg.Connection:
+    """ci_migrator on DB's published port, autocommit."""
+    conninfo = f"host=127.0.0.1 port={db.port(5432)} dbname=contextinject user=ci_migrator"
+    return psycopg.connect(conninfo, password=PASSWORD, autocommit=True)
+
+
+def dead_tuples(db: Container) -> int:
+    with connect(db) as conn:
         conn.execute("SELECT pg_stat_force_next_flush()")
         time.sleep(1)
         row = conn.execute(
@@ -92,14 +96,7 @@ def run(settings: Settings, quick: bool = False) -> Result:
     ours, stock = start_db(None), start_db(STOCK_CONF)
     try:
         for db in (ours, stock):
-            with psycopg.connect(
-                host="127.0.0.1",
-                port=db.port(5432),
-                dbname="contextinject",
-                user="ci_migrator",
-                password=PASSWORD,
-                autocommit=True,
-            ) as conn:
+            with connect(db) as conn:
                 for statement in SETUP:
                     conn.execute(statement, {"accounts": accounts, "chunks": chunks})
         tps: dict[str, list[float]] = {"ours": [], "stock": []}
@@ -107,7 +104,7 @@ def run(settings: Settings, quick: bool = False) -> Result:
             for name, db in (("ours", ours), ("stock", stock)):
                 step(f"round {index + 1}/{rounds}: {name} postgresql.conf, {seconds:g} s")
                 tps[name].append(workload(db.network, seconds, accounts, chunks).tps)
-        dead = {name: dead_tuples(db.port(5432)) for name, db in (("ours", ours), ("stock", stock))}
+        dead = {name: dead_tuples(db) for name, db in (("ours", ours), ("stock", stock))}
         settings_line = {
             name: db.show("shared_buffers", "autovacuum_naptime")
             for name, db in (("ours", ours), ("stock", stock))
