@@ -19,7 +19,8 @@ ROW = re.compile(r"^\| (\S+) \| ([^|]+) \| ([\d.]+) \| ([\d.]+) \| (\S+) \| ([\d
 def test_quick_bench_writes_report_with_numeric_ratios(
     settings: Settings, stack, tmp_path: Path, scenario: str
 ) -> None:
-    """`cidb bench SCENARIO --quick` prints its table and writes report.md with number ratios."""
+    """`cidb bench SCENARIO --quick` says what it does as it goes, prints its table and writes
+    report.md with number ratios."""
     env = {
         "CI_DB_PORT": str(settings.port),
         "CI_DB_POOL_PORT": str(settings.pool_port),
@@ -27,6 +28,8 @@ def test_quick_bench_writes_report_with_numeric_ratios(
     }
     out = cidb()["bench", scenario, "--quick", "--out", str(tmp_path)].with_env(**env)(timeout=1200)
     print(out)
+    assert re.search(rf"^cidb bench: \S+ +\[1/1\] {scenario} started \(--quick\)$", out, re.M), out
+    assert re.search(rf"^cidb bench: \S+ +\[1/1\] {scenario} done in \d+ s$", out, re.M), out
     report = (tmp_path / "report.md").read_text()
     rows = ROW.findall(report)
     assert rows, report

@@ -9,6 +9,7 @@ import pytest
 from fixtures_stack import STACK_PASSWORDS, Stack
 from support.docker import Container
 
+from cidb.plan import parse_plan
 from cidb.settings import Settings
 
 
@@ -57,6 +58,5 @@ def test_app_role_logs_in_directly_and_through_pgbouncer(connect) -> None:
 
 def test_schema_is_deployed_when_up_returns(db: Container) -> None:
     """When the stack is healthy the Sqitch plan's last change is deployed."""
-    plan = db.exec("cat", "/usr/share/ci-db/sqitch/sqitch.plan").splitlines()
-    last = [line.split()[0] for line in plan if line and line[0] not in "%@# "][-1]
+    last = parse_plan(db.exec("cat", "/usr/share/ci-db/sqitch/sqitch.plan")).last.name
     assert db.psql(f"SELECT count(*) FROM sqitch.changes WHERE change = '{last}'") == "1"

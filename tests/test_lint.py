@@ -20,26 +20,20 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "lint"
 
 # Each bad project and every rule it must trip; nothing else may fire, so each case fails for
-# the one reason it exists (squawk's twin of our rule shows up where squawk has one).
+# the one reason it exists. Rules squawk has are squawk's; the rest are ours (Sqitch's).
 FAILING = {
     "index-on-existing-table": {"require-concurrent-index-creation"},
-    "concurrently-in-transaction": {
-        "concurrently-in-transaction",
-        "ban-concurrent-index-creation-in-transaction",
-    },
+    "concurrently-in-transaction": {"ban-concurrent-index-creation-in-transaction"},
     "missing-verify": {"missing-verify"},
     "missing-revert": {"missing-revert"},
     "missing-deploy": {"missing-deploy"},
-    "drop-column": {"drop-or-rename-in-release", "ban-drop-column"},
-    "rename-column": {"drop-or-rename-in-release", "renaming-column"},
-    "missing-lock-timeout": {"missing-lock-timeout", "require-lock-timeout"},
+    "drop-column": {"ban-drop-column"},
+    "rename-column": {"renaming-column"},
+    "missing-lock-timeout": {"require-lock-timeout"},
     "missing-transaction": {"missing-transaction"},
-    "allow-without-reason": {
-        "allow-without-reason",
-        "drop-or-rename-in-release",
-        "ban-drop-column",
-    },
-    "allow-covers-next-statement-only": {"drop-or-rename-in-release", "renaming-column"},
+    "unguarded-concurrent-index": {"unguarded-concurrent-index"},
+    "ignore-without-reason": {"ignore-without-reason"},
+    "allow-covers-next-statement-only": {"renaming-column"},
 }
 PASSING = [
     "allowed-with-reason",
@@ -79,7 +73,7 @@ def test_good_project_passes(case: str) -> None:
 
 
 def test_allow_covers_only_the_statement_after_it() -> None:
-    """An allow before a DROP COLUMN does not excuse the RENAME COLUMN that follows it."""
+    """An ignore before a DROP COLUMN does not excuse the RENAME COLUMN that follows it."""
     script = (
         FIXTURES / "allow-covers-next-statement-only/deploy/schema/widgets_drop_legacy_name.sql"
     )
@@ -97,16 +91,16 @@ def test_allow_covers_only_the_statement_after_it() -> None:
             "CREATE INDEX",
         ),
         (
-            "concurrently-in-transaction",
-            "concurrently-in-transaction",
-            "deploy/indexes/widgets_name.sql",
-            "CONCURRENTLY",
-        ),
-        (
-            "missing-lock-timeout",
-            "missing-lock-timeout",
+            "missing-transaction",
+            "missing-transaction",
             "deploy/schema/widgets_note.sql",
             "ALTER TABLE",
+        ),
+        (
+            "unguarded-concurrent-index",
+            "unguarded-concurrent-index",
+            "deploy/indexes/widgets_name.sql",
+            "ON public.widgets",
         ),
     ],
 )
@@ -141,24 +135,19 @@ def test_squawk_is_the_pinned_one_beside_python() -> None:
 
 
 @pytest.mark.parametrize(
-    ("sql", "statements"),
+    ("sql", "lines"),
     [
-        ("BEGIN;\nSET LOCAL lock_timeout = '5s';\n", ["BEGIN", "SET LOCAL LOCK_TIMEOUT = '?'"]),
-        ("DO $$ BEGIN; DROP TABLE t; END $$;", ["DO $$?$$"]),
-        ("SELECT 'a;b', E'it\\'s;', \"x;y\" /* ; */ FROM t;", ["SELECT '?', E'?', \"X;Y\" FROM T"]),
-        ("SELECT format('DROP INDEX x')\n\\gexec\nCOMMIT;", ["SELECT FORMAT('?')", "COMMIT"]),
-        (
-            "CREATE FUNCTION f() RETURNS int BEGIN ATOMIC SELECT 1; END;",
-            ["CREATE FUNCTION F() RETURNS INT BEGIN ATOMIC SELECT 1; END"],
-        ),
+        ("BEGIN;\nSET LOCAL lock_timeout = '5s';\n", [1, 2]),
+        ("DO $$ BEGIN; DROP TABLE t; END $$;\nCOMMIT;", [1, 2]),
+        ("SELECT 'a;b', E'it\\'s;' /* ; */ FROM t;\n-- x;\nCOMMIT;", [1, 3]),
+        ("SELECT format('DROP INDEX x')\n\\gexec\nCOMMIT;", [1, 3]),
+        ("CREATE FUNCTION f() RETURNS int BEGIN ATOMIC SELECT 1; END;\nCOMMIT;", [1, 2]),
     ],
     ids=["plain", "dollar-quoted-body", "strings-and-comments", "psql-gexec", "begin-atomic"],
 )
-def test_split_sql_keeps_quoted_semicolons_inside_their_statement(
-    sql: str, statements: list[str]
-) -> None:
-    """Splitting follows psql: quotes, bodies and comments hide `;`, a meta-command ends a query."""
-    assert [s.text for s in split_sql(sql)[0]] == statements
+def test_split_sql_finds_each_statement_and_its_line(sql: str, lines: list[int]) -> None:
+    """pglast splits as psql does: quotes, bodies and comments hide `;`, `\\gexec` ends a query."""
+    assert [s.line for s in split_sql(sql)] == lines
 
 
 def _rules_for(sql: str) -> set[str]:
@@ -166,61 +155,61 @@ def _rules_for(sql: str) -> set[str]:
 
 
 TXN = "BEGIN;\nSET LOCAL lock_timeout = '5s';\n{}\nCOMMIT;\n"
+GUARD = "SELECT 1 FROM pg_catalog.pg_index WHERE NOT indisvalid\n\\gexec\n"
 
 
 @pytest.mark.parametrize(
     ("sql", "rules"),
     [
-        (TXN.format("DROP TABLE IF EXISTS public.old;"), {"drop-or-rename-in-release"}),
-        (TXN.format("ALTER TABLE public.t RENAME TO u;"), {"drop-or-rename-in-release"}),
-        (TXN.format("ALTER TABLE ONLY public.t DROP IF EXISTS c;"), {"drop-or-rename-in-release"}),
-        (TXN.format("ALTER TABLE t ADD COLUMN b int, DROP a;"), {"drop-or-rename-in-release"}),
-        (TXN.format('ALTER TABLE "T" RENAME "a" TO "b";'), {"drop-or-rename-in-release"}),
-        (TXN.format("ALTER TABLE t DROP CONSTRAINT t_fk;"), set()),
-        (TXN.format("ALTER TABLE t ALTER COLUMN c DROP DEFAULT, ALTER c DROP NOT NULL;"), set()),
-        (TXN.format("ALTER TABLE t RENAME CONSTRAINT a TO b;"), set()),
-        (TXN.format("DROP INDEX IF EXISTS public.t_idx;"), set()),
-        (TXN.format("DO $$ BEGIN DROP TABLE x; END $$;"), set()),
-        (
-            "SET LOCAL lock_timeout = '5s';\nBEGIN;\nCREATE TABLE t (a text);\nCOMMIT;\n",
-            {"missing-lock-timeout"},
-        ),
-        ("SET lock_timeout = '5s';\nBEGIN;\nCREATE TABLE t (a text);\nCOMMIT;\n", set()),
-        (
-            TXN.format("COMMIT;\nCREATE INDEX CONCURRENTLY i ON t (a);"),
-            {"concurrently-in-transaction"},
-        ),
-        (TXN.format("REINDEX (CONCURRENTLY) INDEX i;"), {"concurrently-in-transaction"}),
+        (TXN.format("DROP TABLE t;"), set()),
         ("SET lock_timeout = '5s';\nDROP INDEX CONCURRENTLY IF EXISTS i;\n", set()),
+        ("REINDEX (CONCURRENTLY) INDEX i;\nALTER TABLE p DETACH PARTITION c CONCURRENTLY;", set()),
+        ("SET lock_timeout = '5s';\nCREATE TABLE t (a text);\n", {"missing-transaction"}),
+        (TXN.format("SELECT 1;") + "GRANT SELECT ON t TO r;\n", {"missing-transaction"}),
+        ("DO $$ BEGIN PERFORM 1; END $$;\n", {"missing-transaction"}),
+        ("CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a);", {"unguarded-concurrent-index"}),
+        (GUARD + "CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a);", set()),
+        ("CREATE INDEX CONCURRENTLY i ON t (a);", set()),
         (
-            "SET lock_timeout = '5s';\nCREATE INDEX CONCURRENTLY i ON t (a);\nGRANT ALL ON t TO r;",
-            {"missing-transaction"},
+            "-- squawk-ignore ban-drop-table\n" + TXN.format("DROP TABLE t;"),
+            {"ignore-without-reason"},
         ),
         (
-            "-- cidb-lint: allow drop-or-rename-in-release because\n" + TXN.format("DROP TABLE t;"),
-            {"bad-allow", "drop-or-rename-in-release"},
+            "-- squawk-ignore ban-drop-table -- gone since 1.2\n" + TXN.format("DROP TABLE t;"),
+            set(),
         ),
+        ("CREATE TABLE (", {"parse-error"}),
     ],
     ids=[
-        "drop-table",
-        "rename-table",
-        "drop-column-without-keyword",
-        "drop-among-actions",
-        "rename-quoted-column",
-        "drop-constraint-is-fine",
-        "drop-default-is-fine",
-        "rename-constraint-is-fine",
-        "drop-index-is-not-a-table",
-        "dollar-body-is-opaque",
-        "set-local-before-begin-does-nothing",
-        "session-set-before-begin-counts",
-        "cic-after-commit-in-transactional-script",
-        "reindex-concurrently-in-transaction",
+        "transaction-is-fine",
         "drop-index-concurrently-alone",
-        "other-work-beside-cic",
-        "allow-without-dashes-is-malformed",
+        "reindex-and-detach-concurrently-alone",
+        "work-without-transaction",
+        "work-after-commit",
+        "do-block-is-work",
+        "cic-without-guard",
+        "cic-after-indisvalid-guard",
+        "cic-without-if-not-exists-fails-loudly",
+        "ignore-without-reason",
+        "ignore-with-reason",
+        "unparsable",
     ],
 )
 def test_our_rules_on_single_scripts(sql: str, rules: set[str]) -> None:
-    """Our rules flag exactly the drops, renames and transaction slips in a script."""
+    """Our rules flag exactly the transaction slips, unguarded CIC and unreasoned ignores."""
     assert _rules_for(sql) == rules
+
+
+def test_an_ignore_of_our_rule_is_not_an_unused_squawk_ignore(tmp_path: Path) -> None:
+    """`-- squawk-ignore missing-transaction -- why` excuses our finding; squawk says nothing."""
+    project = tmp_path / "p"
+    for kind in ("deploy", "revert", "verify"):
+        (project / kind).mkdir(parents=True)
+        (project / kind / "c.sql").write_text("SELECT 1;\n")
+    (project / "sqitch.plan").write_text("%project=p\n\nc 2026-11-27T07:00:00Z a <a@b> # c\n")
+    (project / "deploy" / "c.sql").write_text(
+        "SET lock_timeout = '5s';\n"
+        "-- squawk-ignore missing-transaction -- VACUUM cannot run in a transaction\n"
+        "VACUUM public.t;\n"
+    )
+    assert lint_project(project) == []

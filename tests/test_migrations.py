@@ -16,6 +16,8 @@ from plumbum.commands.processes import ProcessExecutionError
 from support.cli import cidb
 from support.docker import Container
 
+from cidb.plan import read_plan
+
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATOR_PASSWORD = "migrations-test-password"
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -39,8 +41,7 @@ def sqitch_cli(db: Container, *args: str, sqitch_dir: Path | None = None, retcod
 
 
 def plan_changes() -> list[str]:
-    lines = (ROOT / "sqitch" / "sqitch.plan").read_text().splitlines()
-    return [line.split()[0] for line in lines if line and line[0] not in "%@# "]
+    return read_plan(ROOT / "sqitch" / "sqitch.plan").names
 
 
 def schema_dump(db: Container) -> str:

@@ -447,3 +447,24 @@ def test_generator_benchmark_reports_finite_ratios(settings: Settings, connect) 
     assert [m.unit for m in result.metrics] == ["rows/s"] * 3
     assert all(math.isfinite(m.ratio) and m.variant > 0 for m in result.metrics)
     assert connect("admin").execute("SELECT count(*) FROM public.tenants").fetchone() == before
+
+
+def test_rows_the_catalog_refuses_stop_the_seed_before_writing() -> None:
+    """A column the role may not insert (audit_logs.id) or a required one left out is refused."""
+    from cidb.seed import Column, SeedError, checked_columns
+
+    catalog = {
+        "audit_logs": {
+            "id": Column("uuid", required=False, insertable=False),
+            "tenant_id": Column("uuid", required=True, insertable=True),
+            "action": Column("text", required=True, insertable=True),
+        }
+    }
+    assert [c.type for c in checked_columns(catalog, "audit_logs", ["tenant_id", "action"])] == [
+        "uuid",
+        "text",
+    ]
+    with pytest.raises(SeedError, match=r"\['id'\].*required none"):
+        checked_columns(catalog, "audit_logs", ["id", "tenant_id", "action"])
+    with pytest.raises(SeedError, match=r"required \['action'\]"):
+        checked_columns(catalog, "audit_logs", ["tenant_id"])

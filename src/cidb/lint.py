@@ -1,24 +1,21 @@
-"""`cidb lint`: squawk plus ci-db's own migration rules over a Sqitch project's deploy scripts.
+"""`cidb lint`: squawk, plus the rules only a Sqitch project has, over its deploy scripts.
 
-Our rules (ids as printed):
-- ``concurrently-in-transaction``: CREATE/DROP INDEX, REINDEX or DETACH PARTITION CONCURRENTLY in
-  a script that opens a transaction (PostgreSQL refuses them inside one).
+squawk checks the SQL itself (CONCURRENTLY inside a transaction, lock_timeout, drops and
+renames, NOT VALID, …; its configuration is the repository's ``.squawk.toml``). Ours, which
+squawk cannot know because they are about Sqitch (ids as printed):
+
 - ``missing-deploy`` / ``missing-revert`` / ``missing-verify``: a plan change lacks a script.
-- ``not-in-plan``: a deploy script that no plan change names, so Sqitch never runs it.
-- ``missing-lock-timeout``: a transactional script does work before setting ``lock_timeout``.
-- ``missing-transaction``: work other than CONCURRENTLY runs outside a transaction.
-- ``drop-or-rename-in-release``: DROP TABLE, or ALTER TABLE … DROP/RENAME a column, or RENAME TO.
-- ``allow-without-reason`` / ``bad-allow``: a malformed exception comment.
+- ``not-in-plan``: a deploy script no plan change names, so Sqitch never runs it.
+- ``missing-transaction``: Sqitch wraps nothing, so work other than CONCURRENTLY outside the
+  script's own ``BEGIN; … COMMIT;`` runs statement by statement.
+- ``unguarded-concurrent-index``: ``CREATE INDEX CONCURRENTLY IF NOT EXISTS`` keeps the INVALID
+  leftover of an interrupted build; the script must look for one (``indisvalid``) and drop it.
+- ``ignore-without-reason``: an exception without its reason.
 
-An exception is a comment ``-- cidb-lint: allow <rule> -- <reason>``. It covers its own line and
-the next statement; placed before the first statement it also covers the file-level findings
-(``missing-revert``, ``missing-verify``). It accepts squawk rule names too, and an allow for one of
-our rules also covers squawk's rule for the same problem (see ``_SQUAWK_ALIASES``). squawk's own
-``-- squawk-ignore <rule>`` works as squawk documents.
-
-squawk runs with the nearest ``.squawk.toml`` at or above the project directory. It already knows
-that a plain CREATE INDEX on a table created earlier in the same file is fine (when both name the
-table the same way), so ``require-concurrent-index-creation`` is left to it.
+An exception is squawk's own comment with a reason after ``--``: ``-- squawk-ignore <rule> --
+<reason>`` covers the next statement, ``-- squawk-ignore-file <rule> -- <reason>`` the whole
+script (for the file-level ``missing-revert``/``missing-verify`` too). Our rule names in those
+comments are ours to honour, so squawk's ``unused-ignore`` about them is dropped.
 """
 
 from __future__ import annotations
@@ -26,41 +23,36 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from pglast import ast, parse_sql
+from pglast.enums import TransactionStmtKind
+from pglast.parser import ParseError
 from plumbum import CommandNotFound, local
 from plumbum.machines import LocalCommand
 
-# Statements PostgreSQL refuses inside a transaction block; the only work allowed outside one.
-_CONCURRENT = re.compile(
-    r"^(CREATE (UNIQUE )?INDEX CONCURRENTLY|DROP INDEX CONCURRENTLY"
-    r"|REINDEX\b.*\bCONCURRENTLY\b|ALTER TABLE\b.*\bDETACH PARTITION\b.*\bCONCURRENTLY\b)"
-)
-# First words of statements that take locks or change things: DDL, DML and opaque blocks.
-_WORK = frozenset(
+from cidb.plan import Change, read_plan
+
+OUR_RULES = frozenset(
     {
-        *("CREATE", "ALTER", "DROP", "TRUNCATE", "COMMENT", "GRANT", "REVOKE", "SECURITY"),
-        *("REINDEX", "CLUSTER", "VACUUM", "LOCK", "REFRESH", "IMPORT"),
-        *("INSERT", "UPDATE", "DELETE", "MERGE", "COPY", "DO", "CALL"),
+        *("missing-deploy", "missing-revert", "missing-verify", "not-in-plan"),
+        *("missing-transaction", "unguarded-concurrent-index", "ignore-without-reason"),
+        "parse-error",
     }
 )
-_BEGIN = re.compile(r"^(BEGIN|START TRANSACTION)\b")
-_END = re.compile(r"^(COMMIT|END|ROLLBACK|ABORT)\b(?! TO\b)")
-_SET_LOCK_TIMEOUT = re.compile(r"^SET (?:(SESSION|LOCAL) )?LOCK_TIMEOUT\b")
-_NAME = r'(?:"[^"]*"|[^\s"]+)(?:\.(?:"[^"]*"|[^\s".]+))*'
-_ALTER_TABLE = re.compile(rf"^ALTER TABLE (?:IF EXISTS )?(?:ONLY )?{_NAME}(?: \*)? (.*)$")
-_ALLOW = re.compile(r"^--\s*cidb-lint:\s*(?:allow\s+([a-z0-9-]+)\s*(?:--\s*(.*?))?)?\s*$")
-_DIRECTIVE = re.compile(r"^--\s*cidb-lint\b")
-
-# squawk rules that report the same problem as one of ours: one reasoned allow covers both.
-_SQUAWK_ALIASES: dict[str, frozenset[str]] = {
-    "drop-or-rename-in-release": frozenset(
-        {"ban-drop-column", "ban-drop-table", "renaming-column", "renaming-table"}
-    ),
-    "concurrently-in-transaction": frozenset({"ban-concurrent-index-creation-in-transaction"}),
+_IGNORE = re.compile(r"^\s*--\s*squawk-ignore(?P<file>-file)?\s+(?P<rules>[^-\s][^\n]*?)\s*$")
+_BEGIN = {TransactionStmtKind.TRANS_STMT_BEGIN, TransactionStmtKind.TRANS_STMT_START}
+_END = {
+    TransactionStmtKind.TRANS_STMT_COMMIT,
+    TransactionStmtKind.TRANS_STMT_ROLLBACK,
+    TransactionStmtKind.TRANS_STMT_COMMIT_PREPARED,
+    TransactionStmtKind.TRANS_STMT_ROLLBACK_PREPARED,
 }
+# Statements that change nothing, so may stand outside a transaction.
+_HARMLESS = (ast.VariableSetStmt, ast.VariableShowStmt, ast.SelectStmt, ast.TransactionStmt)
 
 
 @dataclass(frozen=True, order=True)
@@ -78,250 +70,92 @@ class Finding:
 
 @dataclass(frozen=True)
 class Statement:
-    """One SQL statement: its source, and its text upper-cased with literals blanked."""
+    """One parsed statement, its text and the line it starts on."""
 
+    node: Any
     source: str
-    text: str
-    first_line: int
-    last_line: int
-
-    @property
-    def verb(self) -> str:
-        return self.text.split(" ", 1)[0]
-
-
-@dataclass(frozen=True)
-class Comment:
-    """A ``--`` comment and the line it sits on."""
-
-    text: str
     line: int
 
+    @property
+    def head(self) -> str:
+        return "`" + " ".join(self.source.split()[:4]) + " …`"
+
 
 @dataclass(frozen=True)
-class Allow:
-    """A ``cidb-lint: allow`` exception and the lines it covers."""
+class Ignore:
+    """A ``squawk-ignore`` comment: its rules, its line, whether it covers the whole file."""
 
-    rule: str
-    first_line: int
-    last_line: int
-
-    def covers(self, finding: Finding) -> bool:
-        rules = {self.rule} | _SQUAWK_ALIASES.get(self.rule, frozenset())
-        return finding.rule in rules and self.first_line <= finding.line <= self.last_line
+    rules: frozenset[str]
+    line: int
+    whole_file: bool
+    reason: str
 
 
 @dataclass(frozen=True)
 class Script:
-    """A deploy script split into statements, with its exceptions."""
+    """A deploy script parsed by pglast (psql meta-commands end a statement, as in psql)."""
 
     path: Path
     statements: tuple[Statement, ...]
-    allows: tuple[Allow, ...]
-    directive_findings: tuple[Finding, ...]
+    ignores: tuple[Ignore, ...]
+    error: Finding | None = None
 
-
-@dataclass(frozen=True)
-class Change:
-    """A change named in the plan and the plan line naming it."""
-
-    name: str
-    line: int
+    def ignored(self, finding: Finding) -> bool:
+        """Whether an exception here covers FINDING (the next statement, or the whole file)."""
+        following = [s.line for s in self.statements]
+        for ignore in self.ignores:
+            if finding.rule not in ignore.rules:
+                continue
+            if ignore.whole_file:
+                return True
+            after = [line for line in following if line > ignore.line]
+            if after and finding.line == after[0]:
+                return True
+        return False
 
 
 class SquawkError(RuntimeError):
     """squawk could not lint (missing binary, bad config, unreadable output)."""
 
 
-# --- splitting SQL the way psql does ------------------------------------------------------------
+# --- reading a script ---------------------------------------------------------------------------
 
 
-class _Splitter:
-    """Split psql input into statements and comments; strings, quotes and bodies stay opaque."""
-
-    def __init__(self, sql: str) -> None:
-        self.sql = sql
-        self.pos = 0
-        self.line = 1
-        self.buffer: list[str] = []
-        self.first_line = self.last_line = self.start = self.end = 0
-        self.last_word = ""
-        self.atomic_depth = 0
-        self.statements: list[Statement] = []
-        self.comments: list[Comment] = []
-
-    def run(self) -> tuple[list[Statement], list[Comment]]:
-        while self.pos < len(self.sql):
-            self._step()
-        self._flush()
-        return self.statements, self.comments
-
-    def _step(self) -> None:
-        sql, pos = self.sql, self.pos
-        char, ahead = sql[pos], sql[pos : pos + 2]
-        if ahead == "--":
-            end = self._find("\n", pos)
-            self.comments.append(Comment(sql[pos:end].rstrip(), self.line))
-            self.pos = end
-        elif ahead == "/*":
-            self._skip_block_comment()
-        elif char == "'":
-            escapes = pos > 0 and sql[pos - 1] in "eE" and not _is_word(sql, pos - 2)
-            self._take_quoted("'", backslash=escapes, placeholder="'?'")
-        elif char == '"':
-            self._take_quoted('"', backslash=False, placeholder=None)
-        elif char == "$" and (tag := _dollar_tag(sql, pos)):
-            end = self._find(tag, pos + len(tag)) + len(tag)
-            self._emit("$$?$$", sql[pos:end])
-        elif char == "\\":
-            self._flush()  # a psql meta-command (\gexec, \set …) ends the query buffer
-            self._advance(self._find("\n", pos))
-        elif char == ";" and self.atomic_depth == 0:
-            self._flush()
-            self.pos += 1
-        elif _is_word_start(char):
-            self._take_word()
-        else:
-            self._emit(char, char)
-
-    def _find(self, needle: str, start: int) -> int:
-        found = self.sql.find(needle, start)
-        return len(self.sql) if found < 0 else found
-
-    def _advance(self, end: int) -> str:
-        taken = self.sql[self.pos : end]
-        self.line += taken.count("\n")
-        self.pos = end
-        return taken
-
-    def _emit(self, normalized: str, raw: str) -> None:
-        if normalized.strip():
-            if not self.buffer:
-                self.first_line, self.start = self.line, self.pos
-            self.last_line, self.end = self.line + raw.count("\n"), self.pos + len(raw)
-        if self.buffer or normalized.strip():
-            self.buffer.append(normalized)
-        self.line += raw.count("\n")
-        self.pos += len(raw)
-
-    def _skip_block_comment(self) -> None:
-        depth, pos = 0, self.pos
-        while pos < len(self.sql):
-            if self.sql.startswith("/*", pos):
-                depth, pos = depth + 1, pos + 2
-            elif self.sql.startswith("*/", pos):
-                depth, pos = depth - 1, pos + 2
-                if depth == 0:
-                    break
-            else:
-                pos += 1
-        self._emit(" ", self.sql[self.pos : pos])
-
-    def _take_quoted(self, quote: str, *, backslash: bool, placeholder: str | None) -> None:
-        pos = self.pos + 1
-        while pos < len(self.sql):
-            if (backslash and self.sql[pos] == "\\") or self.sql.startswith(quote * 2, pos):
-                pos += 2  # an escaped character or a doubled quote
-            elif self.sql[pos] == quote:
-                pos += 1
-                break
-            else:
-                pos += 1
-        raw = self.sql[self.pos : pos]
-        self._emit(placeholder or raw.upper(), raw)
-
-    def _take_word(self) -> None:
-        end = self.pos
-        while end < len(self.sql) and _is_word_char(self.sql[end]):
-            end += 1
-        word = self.sql[self.pos : end].upper()
-        self._track_atomic_body(word)
-        self.last_word = word
-        self._emit(word, self.sql[self.pos : end])
-
-    def _track_atomic_body(self, word: str) -> None:
-        """Keep `;` inside a SQL-standard `BEGIN ATOMIC … END` function body, as psql does."""
-        if word == "ATOMIC" and self.last_word == "BEGIN" and self.atomic_depth == 0:
-            self.atomic_depth = 1
-        elif self.atomic_depth and word in ("BEGIN", "CASE"):
-            self.atomic_depth += 1
-        elif self.atomic_depth and word == "END":
-            self.atomic_depth -= 1
-
-    def _flush(self) -> None:
-        text = " ".join("".join(self.buffer).split())
-        if text:
-            source = " ".join(self.sql[self.start : self.end].split())
-            self.statements.append(Statement(source, text, self.first_line, self.last_line))
-        self.buffer = []
-        self.last_word = ""
-        self.atomic_depth = 0
+def _without_meta_commands(sql: str) -> str:
+    """psql's `\\gexec`, `\\set` … lines as `;`: each ends the query before it; lines stay put."""
+    return "\n".join(";" if line.lstrip().startswith("\\") else line for line in sql.split("\n"))
 
 
-def _is_word_start(char: str) -> bool:
-    return char.isalpha() or char == "_"
+def split_sql(sql: str) -> list[Statement]:
+    """The statements of a psql script, with the 1-based line each starts on."""
+    data = _without_meta_commands(sql).encode()
+    statements = []
+    for raw in parse_sql(data.decode()):
+        start = raw.stmt_location or 0
+        end = start + raw.stmt_len if raw.stmt_len else len(data)
+        source = data[start:end].decode()
+        statements.append(Statement(raw.stmt, source, data[:start].count(b"\n") + 1))
+    return statements
 
 
-def _is_word_char(char: str) -> bool:
-    return char.isalnum() or char in "_$"
-
-
-def _is_word(sql: str, pos: int) -> bool:
-    return pos >= 0 and _is_word_char(sql[pos])
-
-
-def _dollar_tag(sql: str, pos: int) -> str | None:
-    """The `$tag$` opening a dollar-quoted string at pos, if one does (not `$1`, not `a$b`)."""
-    if _is_word(sql, pos - 1):
-        return None
-    match = re.match(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$", sql[pos:])
-    return match.group(0) if match else None
-
-
-def split_sql(sql: str) -> tuple[list[Statement], list[Comment]]:
-    """Split a psql script into statements and ``--`` comments."""
-    return _Splitter(sql).run()
-
-
-# --- exceptions ---------------------------------------------------------------------------------
-
-
-def _parse_allows(
-    path: Path, comments: Iterable[Comment], statements: Sequence[Statement]
-) -> tuple[list[Allow], list[Finding]]:
-    """Read the ``cidb-lint`` comments: the exceptions they grant and the malformed ones."""
-    allows: list[Allow] = []
-    errors: list[Finding] = []
-    for comment in comments:
-        if not _DIRECTIVE.match(comment.text):
-            continue
-        match = _ALLOW.match(comment.text)
-        if match is None or match.group(1) is None:
-            message = "expected `-- cidb-lint: allow <rule> -- <reason>`"
-            errors.append(Finding(path, comment.line, "bad-allow", message))
-        elif not (match.group(2) or "").strip():
-            message = f"allow {match.group(1)} needs a reason: `-- <reason>` after the rule"
-            errors.append(Finding(path, comment.line, "allow-without-reason", message))
-        else:
-            allows.append(_allow_span(match.group(1), comment.line, statements))
-    return allows, errors
-
-
-def _allow_span(rule: str, line: int, statements: Sequence[Statement]) -> Allow:
-    """An allow covers its own line and the next statement; in the header, from line 1."""
-    following = [s for s in statements if s.last_line >= line]
-    if not following:
-        return Allow(rule, line, line)
-    target = following[0]
-    first = 1 if statements[0] is target and target.first_line >= line else line
-    return Allow(rule, min(first, target.first_line), target.last_line)
+def _ignores(sql: str) -> list[Ignore]:
+    found = []
+    for number, line in enumerate(sql.splitlines(), start=1):
+        if match := _IGNORE.match(line):
+            rules, _, reason = match["rules"].partition(" -- ")
+            names = frozenset(r.strip() for r in rules.split(",") if r.strip())
+            found.append(Ignore(names, number, bool(match["file"]), reason.strip()))
+    return found
 
 
 def parse_script(path: Path, sql: str) -> Script:
     """Parse a deploy script's text into statements and exceptions."""
-    statements, comments = split_sql(sql)
-    allows, errors = _parse_allows(path, comments, statements)
-    return Script(path, tuple(statements), tuple(allows), tuple(errors))
+    try:
+        statements = tuple(split_sql(sql))
+    except ParseError as error:
+        finding = Finding(path, 1, "parse-error", f"pglast cannot parse this script: {error}")
+        return Script(path, (), tuple(_ignores(sql)), finding)
+    return Script(path, statements, tuple(_ignores(sql)))
 
 
 def read_script(path: Path) -> Script:
@@ -332,141 +166,73 @@ def read_script(path: Path) -> Script:
 # --- our rules ----------------------------------------------------------------------------------
 
 
-def _is_concurrent(statement: Statement) -> bool:
-    return bool(_CONCURRENT.match(statement.text))
-
-
-def _opens_transaction(script: Script) -> bool:
-    return any(_BEGIN.match(s.text) for s in script.statements)
-
-
-def check_concurrently(script: Script) -> Iterator[Finding]:
-    """CONCURRENTLY work never shares a script with a transaction."""
-    if not _opens_transaction(script):
-        return
-    in_transaction = False
-    for statement in script.statements:
-        if _BEGIN.match(statement.text):
-            in_transaction = True
-        elif _END.match(statement.text):
-            in_transaction = False
-        elif _is_concurrent(statement):
-            where = "inside a transaction" if in_transaction else "in a script that opens one"
-            yield Finding(
-                script.path,
-                statement.first_line,
-                "concurrently-in-transaction",
-                f"{_head(statement)} runs {where}: give it its own change without BEGIN/COMMIT",
-            )
+def _is_concurrent(node: Any) -> bool:
+    """Work PostgreSQL refuses inside a transaction block: the only work allowed outside one."""
+    if isinstance(node, ast.IndexStmt | ast.DropStmt):
+        return bool(node.concurrent)
+    if isinstance(node, ast.ReindexStmt):
+        return any(p.defname == "concurrently" for p in node.params or ())
+    if isinstance(node, ast.AlterTableStmt):
+        return any(
+            isinstance(cmd.def_, ast.PartitionCmd) and cmd.def_.concurrent
+            for cmd in node.cmds or ()
+        )
+    return False
 
 
 def check_transactions(script: Script) -> Iterator[Finding]:
-    """Work outside a transaction must be CONCURRENTLY; work inside one sets lock_timeout first."""
-    in_transaction = session_timeout = local_timeout = False
-    reported: set[str] = set()
+    """Work outside the script's own transaction must be CONCURRENTLY (reported once)."""
+    in_transaction = False
     for statement in script.statements:
-        if _BEGIN.match(statement.text):
-            in_transaction, local_timeout = True, False
-        elif _END.match(statement.text):
-            in_transaction = False
-        elif match := _SET_LOCK_TIMEOUT.match(statement.text):
-            # SET LOCAL outside a transaction block does nothing (PostgreSQL only warns).
-            if match.group(1) != "LOCAL":
-                session_timeout = True
-            local_timeout = local_timeout or in_transaction
-        elif statement.verb in _WORK and not _is_concurrent(statement):
-            timeout = session_timeout or local_timeout
-            finding = _transaction_finding(script.path, statement, in_transaction, timeout)
-            if finding and finding.rule not in reported:
-                reported.add(finding.rule)
-                yield finding
-
-
-def _transaction_finding(
-    path: Path, statement: Statement, in_transaction: bool, timeout: bool
-) -> Finding | None:
-    if not in_transaction:
-        message = (
-            f"{_head(statement)} runs outside a transaction: only CONCURRENTLY work may; "
-            "wrap the change in BEGIN; … COMMIT;"
-        )
-        return Finding(path, statement.first_line, "missing-transaction", message)
-    if not timeout:
-        message = f"{_head(statement)} runs before the transaction sets lock_timeout"
-        return Finding(path, statement.first_line, "missing-lock-timeout", message)
-    return None
-
-
-def check_drop_or_rename(script: Script) -> Iterator[Finding]:
-    """Dropping or renaming a table or column waits for a later release than its replacement."""
-    for statement in script.statements:
-        for what in _drops_and_renames(statement.text):
+        node = statement.node
+        if isinstance(node, ast.TransactionStmt):
+            kind = node.kind
+            in_transaction = kind in _BEGIN or (in_transaction and kind not in _END)
+        elif not in_transaction and not isinstance(node, _HARMLESS) and not _is_concurrent(node):
             message = (
-                f"{what} breaks the release still running: add the replacement in this release, "
-                "drop the old one in a later release (as an allowed exception with its reason)"
+                f"{statement.head} runs outside a transaction (Sqitch adds none): only "
+                "CONCURRENTLY work may; wrap the change in BEGIN; … COMMIT;"
             )
-            yield Finding(script.path, statement.first_line, "drop-or-rename-in-release", message)
+            yield Finding(script.path, statement.line, "missing-transaction", message)
+            return
 
 
-def _drops_and_renames(text: str) -> Iterator[str]:
-    if text.startswith("DROP TABLE "):
-        yield "DROP TABLE"
-        return
-    match = _ALTER_TABLE.match(text)
-    if match is None:
-        return
-    for action in _split_top_level(match.group(1)):
-        if re.match(r"^RENAME TO\b", action):
-            yield "RENAME TABLE"
-        elif re.match(r"^RENAME (?!CONSTRAINT\b)", action):
-            yield "RENAME COLUMN"
-        elif re.match(r"^DROP (?!CONSTRAINT\b)", action):
-            yield "DROP COLUMN"
+def check_concurrent_guard(script: Script) -> Iterator[Finding]:
+    """CREATE INDEX CONCURRENTLY IF NOT EXISTS comes after a look for an INVALID leftover."""
+    looked = False
+    for statement in script.statements:
+        node = statement.node
+        if isinstance(node, ast.IndexStmt) and node.concurrent and node.if_not_exists:
+            if not looked:
+                message = (
+                    f"{statement.head} would keep an INVALID index left by an interrupted build:"
+                    " first drop one found by pg_index.indisvalid (SELECT format(…) \\gexec)"
+                )
+                yield Finding(script.path, statement.line, "unguarded-concurrent-index", message)
+        elif "indisvalid" in statement.source:
+            looked = True
 
 
-def _split_top_level(actions: str) -> list[str]:
-    """Split an ALTER TABLE action list on the commas outside parentheses."""
-    parts: list[str] = []
-    current: list[str] = []
-    depth = 0
-    for char in actions:
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if char == "," and depth == 0:
-            parts.append("".join(current).strip())
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current).strip())
-    return parts
-
-
-def _head(statement: Statement, words: int = 4) -> str:
-    return "`" + " ".join(statement.source.split()[:words]) + " …`"
+def check_reasons(script: Script) -> Iterator[Finding]:
+    """Every exception says why after `--`."""
+    for ignore in script.ignores:
+        if not ignore.reason:
+            rules = ", ".join(sorted(ignore.rules))
+            message = f"squawk-ignore {rules} needs a reason: `-- <reason>` after the rule"
+            yield Finding(script.path, ignore.line, "ignore-without-reason", message)
 
 
 def check_script(script: Script) -> list[Finding]:
     """All our per-script rules."""
     return [
-        *script.directive_findings,
-        *check_concurrently(script),
+        *([script.error] if script.error else []),
         *check_transactions(script),
-        *check_drop_or_rename(script),
+        *check_concurrent_guard(script),
+        *check_reasons(script),
     ]
 
 
 # --- the Sqitch project -------------------------------------------------------------------------
-
-
-def read_plan(plan: Path) -> list[Change]:
-    """The changes a sqitch.plan names, once each (a reworked change keeps its newest script)."""
-    changes: dict[str, Change] = {}
-    for number, raw in enumerate(plan.read_text(encoding="utf-8").splitlines(), start=1):
-        line = raw.strip()
-        if not line or line[0] in "%#@":
-            continue
-        name = line.split()[0].lstrip("+-")
-        changes.setdefault(name, Change(name, number))
-    return list(changes.values())
 
 
 def check_files(sqitch_dir: Path, changes: Sequence[Change]) -> list[Finding]:
@@ -484,16 +250,14 @@ def check_files(sqitch_dir: Path, changes: Sequence[Change]) -> list[Finding]:
             if not other.is_file():
                 message = f"no {other.relative_to(sqitch_dir)} for this change"
                 findings.append(Finding(deploy, 1, f"missing-{kind}", message))
-    findings.extend(_unplanned(sqitch_dir, {c.name for c in changes}))
-    return findings
-
-
-def _unplanned(sqitch_dir: Path, planned: set[str]) -> Iterator[Finding]:
+    planned = {c.name for c in changes}
     deploy_dir = sqitch_dir / "deploy"
     for path in sorted(deploy_dir.rglob("*.sql")):
         name = path.relative_to(deploy_dir).with_suffix("").as_posix()
         if "@" not in name and name not in planned:
-            yield Finding(path, 1, "not-in-plan", f"sqitch.plan names no change {name!r}")
+            message = f"sqitch.plan names no change {name!r}"
+            findings.append(Finding(path, 1, "not-in-plan", message))
+    return findings
 
 
 def _script_path(sqitch_dir: Path, kind: str, name: str) -> Path:
@@ -518,6 +282,14 @@ def find_squawk_config(start: Path) -> Path | None:
     return None
 
 
+def _ours(report: dict[str, Any]) -> bool:
+    """squawk's `unused-ignore` about one of our rule names: the exception is ours to honour."""
+    if report["rule_name"] != "unused-ignore":
+        return False
+    named = str(report["message"]).removeprefix("unknown name ").split(" -- ")[0]
+    return all(name.strip() in OUR_RULES for name in named.split(","))
+
+
 def run_squawk(paths: Sequence[Path], config: Path | None) -> list[Finding]:
     """Lint the scripts with squawk and normalise its findings (its lines count from 0)."""
     if not paths:
@@ -534,34 +306,26 @@ def run_squawk(paths: Sequence[Path], config: Path | None) -> list[Finding]:
     if not isinstance(reports, list):
         raise SquawkError(f"squawk exited {code}: {err.strip() or out.strip()}")
     return [
-        Finding(Path(r["file"]), int(r["line"]) + 1, r["rule_name"], r["message"]) for r in reports
+        Finding(Path(r["file"]), int(r["line"]) + 1, r["rule_name"], r["message"])
+        for r in reports
+        if not _ours(r)
     ]
 
 
 # --- putting it together ------------------------------------------------------------------------
 
 
-def _apply_allows(findings: Iterable[Finding], scripts: dict[Path, Script]) -> list[Finding]:
-    """Drop the findings a reasoned ``cidb-lint: allow`` covers."""
-    kept = []
-    for finding in findings:
-        script = scripts.get(finding.path)
-        if script is None or not any(a.covers(finding) for a in script.allows):
-            kept.append(finding)
-    return kept
-
-
 def lint_project(sqitch_dir: Path) -> list[Finding]:
     """Lint every deploy script of the Sqitch project in sqitch_dir; sorted findings."""
-    changes = read_plan(sqitch_dir / "sqitch.plan")
+    changes = read_plan(sqitch_dir / "sqitch.plan").unique()
     deploys = [_script_path(sqitch_dir, "deploy", c.name) for c in changes]
     scripts = {p: read_script(p) for p in deploys if p.is_file()}
-    findings = [
+    ours = [
         *check_files(sqitch_dir, changes),
         *(f for script in scripts.values() for f in check_script(script)),
-        *run_squawk(list(scripts), find_squawk_config(sqitch_dir)),
     ]
-    return sorted(set(_apply_allows(findings, scripts)))
+    kept = [f for f in ours if f.path not in scripts or not scripts[f.path].ignored(f)]
+    return sorted({*kept, *run_squawk(list(scripts), find_squawk_config(sqitch_dir))})
 
 
 def main(sqitch_dir: Path) -> int:

@@ -40,7 +40,6 @@ from cidb.pool import SET_TENANT
 from cidb.settings import Settings
 from cidb.sqitch import Target
 from cidb.synthetic import (
-    COLUMNS,
     TENANT_TABLES,
     Rows,
     Spec,
@@ -124,55 +123,97 @@ def batches(rows: Iterable[tuple[Any, ...]], size: int = BATCH) -> Iterator[list
         yield batch
 
 
-def _columns(table: str) -> sql.Composable:
-    return sql.SQL(", ").join(sql.Identifier(name) for name, _type in COLUMNS[table])
+# Binary COPY wants each column's type by name: enums and varchar go as text (the same bytes).
+CATALOG = """
+SELECT c.relname, a.attname,
+       CASE WHEN t.typtype = 'e' OR t.typcategory = 'S' THEN 'text' ELSE t.typname END,
+       a.attnotnull AND NOT a.atthasdef AND a.attidentity = '' AND a.attgenerated = '',
+       pg_catalog.has_column_privilege(c.oid, a.attnum, 'INSERT')
+FROM pg_catalog.pg_attribute AS a
+JOIN pg_catalog.pg_class AS c ON c.oid = a.attrelid
+JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_type AS t ON t.oid = a.atttypid
+WHERE n.nspname = 'public' AND c.relname = ANY(%s) AND a.attnum > 0 AND NOT a.attisdropped
+"""
 
 
-def insert_rows(
+@dataclass(frozen=True)
+class Column:
+    """What the catalog says of a column, for the role asking."""
+
+    type: str
+    required: bool  # NOT NULL without a default
+    insertable: bool
+
+
+Catalog = dict[str, dict[str, Column]]
+
+
+def read_catalog(conn: psycopg.Connection, tables: Sequence[str] = TENANT_TABLES) -> Catalog:
+    """The columns of TABLES as the connected role sees them (INSERT rights per column)."""
+    catalog: Catalog = {table: {} for table in tables}
+    for table, name, kind, required, insertable in conn.execute(CATALOG, (list(tables),)):
+        catalog[table][name] = Column(kind, required, insertable)
+    return catalog
+
+
+def checked_columns(catalog: Catalog, table: str, names: Sequence[str]) -> list[Column]:
+    """NAMES' catalog entries; SeedError if one may not be written or a required one is missing."""
+    columns = catalog[table]
+    refused = [n for n in names if n not in columns or not columns[n].insertable]
+    missing = [n for n, c in columns.items() if c.required and n not in names]
+    if refused or missing:
+        raise SeedError(
+            f"{table}: the generator writes {refused or 'no'} column(s) the role may not insert"
+            f" and leaves out required {missing or 'none'}: update cidb.synthetic to the schema"
+        )
+    return [columns[n] for n in names]
+
+
+def _names(columns: Sequence[str]) -> sql.Composable:
+    return sql.SQL(", ").join(map(sql.Identifier, columns))
+
+
+def write_rows(
     conn: psycopg.Connection,
     table: str,
+    columns: Sequence[str],
     rows: Sequence[tuple[Any, ...]],
     done: Callable[[int], None],
+    *,
+    copy: bool = False,
 ) -> None:
-    """Pipelined INSERTs (psycopg's executemany): works under RLS, as ci_app."""
-    query = sql.SQL("INSERT INTO public.{} ({}) VALUES ({})").format(
-        sql.Identifier(table),
-        _columns(table),
-        sql.SQL(", ").join(sql.Placeholder() * len(COLUMNS[table])),
-    )
+    """Pipelined INSERTs (psycopg's executemany), which work under RLS as ci_app; or with COPY,
+    binary COPY, which needs a role that bypasses RLS (ci_admin)."""
+    target = sql.SQL("public.{} ({})").format(sql.Identifier(table), _names(columns))
+    if copy:
+        types = [c.type for c in checked_columns(read_catalog(conn, [table]), table, columns)]
+        statement = sql.SQL("COPY {} FROM STDIN (FORMAT BINARY)").format(target)
+        with conn.cursor().copy(statement) as stream:
+            stream.set_types(types)
+            for batch in batches(rows):
+                for row in batch:
+                    stream.write_row(row)
+                done(len(batch))
+        return
+    values = sql.SQL(", ").join(sql.Placeholder() * len(columns))
+    query = sql.SQL("INSERT INTO {} VALUES ({})").format(target, values)
     with conn.cursor() as cursor:
         for batch in batches(rows):
             cursor.executemany(query, batch)
             done(len(batch))
 
 
-def copy_rows(
-    conn: psycopg.Connection,
-    table: str,
-    rows: Sequence[tuple[Any, ...]],
-    done: Callable[[int], None],
-) -> None:
-    """Binary COPY: needs a role that bypasses RLS (ci_admin)."""
-    statement = sql.SQL("COPY public.{} ({}) FROM STDIN (FORMAT BINARY)").format(
-        sql.Identifier(table), _columns(table)
-    )
-    with conn.cursor().copy(statement) as copy:
-        copy.set_types([kind for _name, kind in COLUMNS[table]])
-        for batch in batches(rows):
-            for row in batch:
-                copy.write_row(row)
-            done(len(batch))
-
-
-Writer = Callable[[psycopg.Connection, str, Sequence[tuple[Any, ...]], Callable[[int], None]], None]
-
-
 def write_tenant(
-    conn: psycopg.Connection, rows: Rows, writer: Writer, done: Callable[[int], None]
+    conn: psycopg.Connection, rows: Rows, done: Callable[[int], None], *, copy: bool = False
 ) -> None:
     """Every table of one tenant, parents first, in the caller's transaction."""
+    catalog = read_catalog(conn)
     for table in TENANT_TABLES:
-        writer(conn, table, rows.tables[table], done)
+        columns = rows.columns.get(table, ())
+        if rows.tables[table]:
+            checked_columns(catalog, table, columns)
+            write_rows(conn, table, columns, rows.tables[table], done, copy=copy)
 
 
 def visible_counts(app: psycopg.Connection, tenant_id: object) -> dict[str, int]:
@@ -189,18 +230,15 @@ def visible_counts(app: psycopg.Connection, tenant_id: object) -> dict[str, int]
 # -- synthetic tenants ------------------------------------------------------------------------
 def create_tenants(admin: psycopg.Connection, spec: Spec, limits: dict[str, Any]) -> None:
     """The tenants rows, as ci_admin, committed (ci_app's rows reference them)."""
-    columns = [name for name, _type in COLUMNS["tenants"]]
+    rows = [tenant_row(spec, i, limits) for i in range(spec.tenants)]
+    columns = list(rows[0])
     query = sql.SQL(
         "INSERT INTO public.tenants ({}) VALUES ({}) ON CONFLICT (slug) DO NOTHING"
-    ).format(
-        sql.SQL(", ").join(map(sql.Identifier, columns)),
-        sql.SQL(", ").join(sql.Placeholder() * len(columns)),
-    )
-    with admin.transaction():
-        admin.cursor().executemany(
-            query, [tenant_row(spec, i, limits) for i in range(spec.tenants)]
-        )
-        found: dict[str, str] = dict(
+    ).format(_names(columns), sql.SQL(", ").join(sql.Placeholder() * len(columns)))
+    with admin.transaction():  # the catalog read too: outside, it would open a transaction
+        checked_columns(read_catalog(admin, ["tenants"]), "tenants", columns)
+        admin.cursor().executemany(query, [tuple(row.values()) for row in rows])
+        found: dict[str, Any] = dict(
             admin.execute(
                 "SELECT slug, id FROM public.tenants WHERE slug = ANY(%s)",
                 ([spec.slug(i) for i in range(spec.tenants)],),
@@ -342,7 +380,7 @@ def _one_tenant(
             writer_conn.execute(SET_TENANT, (str(rows.tenant_id),))
         if already_generated(writer_conn, rows.tenant_id):
             return False
-        write_tenant(writer_conn, rows, copy_rows if copy else insert_rows, done)
+        write_tenant(writer_conn, rows, done, copy=copy)
     if copy:
         expected = {table: len(rows.tables[table]) for table in TENANT_TABLES}
         seen = visible_counts(app, rows.tenant_id)

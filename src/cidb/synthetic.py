@@ -4,11 +4,11 @@ Everything is a function of (seed, tenant index): ids are uuid5 names, numbers c
 seeded with both, and timestamps lie in the 180 days before a fixed ANCHOR. The same seed
 therefore gives the same rows, byte for byte, in any database (but for audit_logs' id and
 created_at, which only the server may set); tenants are independent, so one can be generated
-without the others. Nothing here touches a database (see cidb.seed).
+without the others. Rows name their columns; types and NOT NULLs are the database's own (the
+catalog, read by cidb.seed, which writes them). Nothing here touches a database.
 
-Embeddings imitate a real embedding model: topics are clusters in a 64-dimensional latent space,
-projected to 1024 dimensions by one fixed matrix, so chunks of one document sit close together
-and documents of one topic nearby; every vector has unit length (cosine-ready).
+Embeddings come from cidb.embeddings: a topic is a cluster of its latent space, so chunks of one
+document sit close together and documents of one topic nearby.
 
 The data carries public credentials (every user's password is SYNTHETIC_PASSWORD, API keys
 follow from the seed): it is for development and benchmark databases only.
@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 from psycopg.types.json import Jsonb
 
-DIM = 1024
-LATENT_DIM = 64
+from cidb.embeddings import DIM, Vectors, centres, embed, projection
+
 ANCHOR = datetime(2026, 11, 1, tzinfo=UTC)
 HISTORY = timedelta(days=180)
 _MS = timedelta(milliseconds=1)
@@ -42,83 +42,12 @@ PLANS = ("free", "starter", "pro", "enterprise")
 REGIONS = ("us", "eu", "apac")
 CONNECTOR_STATUSES = ("active", "paused", "error", "disconnected")
 
-# Column order of every table as written, and each column's type for binary COPY. Enums and
-# varchar go as text: their binary input is the same UTF-8 bytes.
-COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
-    "tenants": (
-        ("id", "uuid"), ("name", "text"), ("slug", "text"), ("plan", "text"),
-        ("region", "text"), ("settings", "jsonb"), ("stripe_customer_id", "text"),
-        ("created_at", "timestamptz"), ("updated_at", "timestamptz"),
-    ),
-    "users": (
-        ("id", "uuid"), ("tenant_id", "uuid"), ("email", "text"), ("name", "text"),
-        ("role", "text"), ("password_hash", "text"), ("email_verified", "bool"),
-        ("last_login_at", "timestamptz"), ("created_at", "timestamptz"),
-        ("updated_at", "timestamptz"),
-    ),
-    "api_keys": (
-        ("id", "uuid"), ("tenant_id", "uuid"), ("key_hash", "text"), ("prefix", "text"),
-        ("name", "text"), ("scopes", "jsonb"), ("environment", "text"),
-        ("last_used_at", "timestamptz"), ("expires_at", "timestamptz"),
-        ("created_at", "timestamptz"),
-    ),
-    "projects": (
-        ("id", "uuid"), ("tenant_id", "uuid"), ("name", "text"), ("description", "text"),
-        ("settings", "jsonb"), ("metadata", "jsonb"), ("created_at", "timestamptz"),
-        ("updated_at", "timestamptz"),
-    ),
-    "connectors": (
-        ("id", "uuid"), ("tenant_id", "uuid"), ("project_id", "uuid"), ("type", "text"),
-        ("name", "text"), ("status", "text"), ("config", "jsonb"),
-        ("encrypted_credentials", "bytea"), ("sync_state", "jsonb"),
-        ("last_synced_at", "timestamptz"), ("next_sync_at", "timestamptz"),
-        ("error_message", "text"), ("metadata", "jsonb"), ("created_at", "timestamptz"),
-        ("updated_at", "timestamptz"),
-    ),
-    "documents": (
-        ("id", "uuid"), ("tenant_id", "uuid"), ("project_id", "uuid"), ("connector_id", "uuid"),
-        ("connector_type", "text"), ("external_id", "text"), ("title", "text"),
-        ("source_url", "text"), ("mime_type", "text"), ("size_bytes", "int4"),
-        ("content_hash", "text"), ("status", "text"), ("chunk_count", "int4"),
-        ("token_count", "int4"), ("metadata", "jsonb"), ("access_control", "jsonb"),
-        ("error_message", "text"), ("created_at", "timestamptz"), ("updated_at", "timestamptz"),
-        ("indexed_at", "timestamptz"), ("deleted_at", "timestamptz"),
-    ),
-    "chunks": (
-        ("id", "uuid"), ("document_id", "uuid"), ("tenant_id", "uuid"), ("project_id", "uuid"),
-        ("content", "text"), ("token_count", "int4"), ("chunk_index", "int4"),
-        ("vector_id", "text"), ("metadata", "jsonb"), ("created_at", "timestamptz"),
-        ("embedding", "vector"),
-    ),
-    "conversations": (
-        ("id", "uuid"), ("tenant_id", "uuid"), ("project_id", "uuid"), ("user_id", "uuid"),
-        ("external_user_id", "text"), ("title", "text"), ("messages", "jsonb"),
-        ("metadata", "jsonb"), ("created_at", "timestamptz"), ("updated_at", "timestamptz"),
-    ),
-    "query_logs": (
-        ("id", "uuid"), ("tenant_id", "uuid"), ("project_id", "uuid"),
-        ("conversation_id", "uuid"), ("user_id", "uuid"), ("api_key_id", "uuid"),
-        ("query", "text"), ("response", "text"), ("retrieved_chunks", "jsonb"),
-        ("result_count", "int4"), ("model", "text"), ("prompt_tokens", "int4"),
-        ("completion_tokens", "int4"), ("latency_ms", "int4"), ("error_message", "text"),
-        ("metadata", "jsonb"), ("created_at", "timestamptz"),
-    ),
-    "usage_events": (
-        ("id", "uuid"), ("tenant_id", "uuid"), ("project_id", "uuid"), ("api_key_id", "uuid"),
-        ("event_type", "text"), ("quantity", "int8"), ("unit", "text"),
-        ("idempotency_key", "text"), ("reported_at", "timestamptz"), ("metadata", "jsonb"),
-        ("created_at", "timestamptz"),
-    ),
-    # No id, no created_at: the server assigns both (grants/audit_logs_insert_columns). When
-    # the event happened is metadata.occurred_at; created_at is when it was recorded.
-    "audit_logs": (
-        ("tenant_id", "uuid"), ("user_id", "uuid"), ("api_key_id", "uuid"),
-        ("action", "text"), ("resource_type", "text"), ("resource_id", "uuid"),
-        ("metadata", "jsonb"), ("ip_address", "text"), ("user_agent", "text"),
-    ),
-}  # fmt: skip
-# Foreign-key order: every parent before its children.
-TENANT_TABLES = tuple(t for t in COLUMNS if t != "tenants")
+# The tables a tenant's rows fill, every parent before its children. Their columns, types and
+# NOT NULLs are the database's: cidb.seed reads them from the catalog and checks the rows' names.
+TENANT_TABLES = (
+    "users", "api_keys", "projects", "connectors", "documents", "chunks", "conversations",
+    "query_logs", "usage_events", "audit_logs",
+)  # fmt: skip
 
 TOPICS: dict[str, tuple[str, ...]] = {
     "billing": ("invoice", "subscription", "refund", "payment", "proration", "receipt", "tax"),
@@ -258,10 +187,11 @@ class Spec:
 
 @dataclass
 class Rows:
-    """One tenant's rows, table by table, in foreign-key order."""
+    """One tenant's rows, table by table, in foreign-key order, and the columns they fill."""
 
     tenant_id: uuid.UUID
     tables: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+    columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def count(self) -> int:
         return sum(len(rows) for rows in self.tables.values())
@@ -315,24 +245,25 @@ def password_hash(seed: int) -> str:
 
 
 @cache
-def _embedding_model(seed: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """The run's "model": one latent->1024 projection and a latent centre per topic."""
+def _embedding_model(seed: int) -> tuple[Vectors, dict[str, Vectors]]:
+    """The run's "model": one latent->DIM projection and a latent centre per topic."""
     rng = np.random.default_rng([seed, 2**32])
-    projection = rng.standard_normal((LATENT_DIM, DIM), dtype=np.float32)
-    centres = {t: rng.standard_normal(LATENT_DIM, dtype=np.float32) for t in TOPICS}
-    return projection, centres
+    matrix = projection(rng)
+    return matrix, dict(zip(TOPICS, centres(rng, len(TOPICS)), strict=True))
 
 
-def tenant_row(spec: Spec, index: int, limits: dict[str, Any]) -> tuple[Any, ...]:
+def tenant_row(spec: Spec, index: int, limits: dict[str, Any]) -> dict[str, Any]:
     """The tenants row (written by ci_admin: the app may not create tenants)."""
     r = random.Random(f"{spec.seed}/{index}")
     plan = spec.plan(limits)
     created = ANCHOR - HISTORY - timedelta(days=r.randint(1, 365))
     stripe = None if plan == "free" else f"cus_{uuid.uuid5(NAMESPACE, spec.slug(index)).hex[:14]}"
     name = f"{r.choice(COMPANY_WORDS)} {r.choice(COMPANY_SUFFIXES)} {index + 1}"
-    return (
-        spec.tenant_id(index), name, spec.slug(index), plan, REGIONS[index % len(REGIONS)],
-        Jsonb(limits[plan]), stripe, created, created + timedelta(days=r.randint(0, 30)),
+    return dict(
+        id=spec.tenant_id(index), name=name, slug=spec.slug(index), plan=plan,
+        region=REGIONS[index % len(REGIONS)], settings=Jsonb(limits[plan]),
+        stripe_customer_id=stripe, created_at=created,
+        updated_at=created + timedelta(days=r.randint(0, 30)),
     )  # fmt: skip
 
 
@@ -354,8 +285,10 @@ class _Tenant:
     def uid(self, table: str, number: int | str) -> uuid.UUID:
         return uuid.uuid5(NAMESPACE, f"{self.spec.seed}/{self.index}/{table}/{number}")
 
-    def add(self, table: str, *row: Any) -> None:
-        self.rows.tables[table].append(row)
+    def add(self, table: str, **row: Any) -> None:
+        """A row of TABLE by column name (each table has one call site, so one column order)."""
+        self.rows.columns.setdefault(table, tuple(row))
+        self.rows.tables[table].append(tuple(row.values()))
 
     def when(self, after: datetime | None = None, within: timedelta = HISTORY) -> datetime:
         """A time up to WITHIN after AFTER (default: in the history window), in whole ms."""
@@ -406,8 +339,9 @@ class _Tenant:
             email = f"{first}.{last}.{n}@{self.slug}.example".lower()
             user_id = self.uid("users", n)
             self.add(
-                "users", user_id, self.id, email, f"{first} {last}", role, self.password,
-                verified, login, created, login or created,
+                "users", id=user_id, tenant_id=self.id, email=email, name=f"{first} {last}",
+                role=role, password_hash=self.password, email_verified=verified,
+                last_login_at=login, created_at=created, updated_at=login or created,
             )  # fmt: skip
             made.append((user_id, created))
         return made
@@ -422,9 +356,11 @@ class _Tenant:
             scopes = KEY_SCOPES[n % len(KEY_SCOPES)]
             key_id = self.uid("api_keys", n)
             self.add(
-                "api_keys", key_id, self.id, hashlib.sha256(raw.encode()).hexdigest(), raw[:16],
-                f"{KEY_NAMES[n % len(KEY_NAMES)]} {n + 1}", Jsonb(scopes), environment,
-                self.when(created), expires, created,
+                "api_keys", id=key_id, tenant_id=self.id,
+                key_hash=hashlib.sha256(raw.encode()).hexdigest(), prefix=raw[:16],
+                name=f"{KEY_NAMES[n % len(KEY_NAMES)]} {n + 1}", scopes=Jsonb(scopes),
+                environment=environment, last_used_at=self.when(created), expires_at=expires,
+                created_at=created,
             )  # fmt: skip
             made.append(key_id)
         return made
@@ -437,9 +373,10 @@ class _Tenant:
             created = self.when(within=timedelta(days=30))
             project_id = self.uid("projects", n)
             self.add(
-                "projects", project_id, self.id, PROJECT_NAMES[n],
-                f"Knowledge base for {topic} questions", Jsonb(PROJECT_SETTINGS),
-                Jsonb({"topic": topic}), created, created,
+                "projects", id=project_id, tenant_id=self.id, name=PROJECT_NAMES[n],
+                description=f"Knowledge base for {topic} questions",
+                settings=Jsonb(PROJECT_SETTINGS), metadata=Jsonb({"topic": topic}),
+                created_at=created, updated_at=created,
             )  # fmt: skip
             made.append((project_id, topic))
         return made
@@ -456,12 +393,15 @@ class _Tenant:
                 synced = self.when(ANCHOR - timedelta(days=2))
                 connector_id = self.uid("connectors", n)
                 self.add(
-                    "connectors", connector_id, self.id, project_id, kind, f"{kind} sync {n + 1}",
-                    status, Jsonb({"syncIntervalMinutes": 60, "scope": f"{kind}-{n}"}),
-                    self.np.bytes(48), Jsonb({"cursor": f"c-{self.r.getrandbits(40):x}"}),
-                    synced, synced + timedelta(hours=1) if status == "active" else None,
-                    "OAuth token expired; reconnect" if status == "error" else None,
-                    Jsonb({}), created, synced,
+                    "connectors", id=connector_id, tenant_id=self.id, project_id=project_id,
+                    type=kind, name=f"{kind} sync {n + 1}", status=status,
+                    config=Jsonb({"syncIntervalMinutes": 60, "scope": f"{kind}-{n}"}),
+                    encrypted_credentials=self.np.bytes(48),
+                    sync_state=Jsonb({"cursor": f"c-{self.r.getrandbits(40):x}"}),
+                    last_synced_at=synced,
+                    next_sync_at=synced + timedelta(hours=1) if status == "active" else None,
+                    error_message="OAuth token expired; reconnect" if status == "error" else None,
+                    metadata=Jsonb({}), created_at=created, updated_at=synced,
                 )  # fmt: skip
                 mine.append((connector_id, kind))
             per_project.append(mine)
@@ -512,13 +452,17 @@ class _Tenant:
         doc.size = len(body.encode()) if doc.contents else self.r.randint(2_000, 2_000_000)
         deleted = self.when(doc.indexed) if doc.status == "deleted" else None
         self.add(
-            "documents", doc.id, self.id, project_id, connector_id, kind, external, title,
-            url.format(slug=self.slug, ext=external) if url else None, self.r.choice(mimes),
-            doc.size, hashlib.sha256(body.encode()).hexdigest(), doc.status, len(doc.chunk_ids),
-            doc.tokens, Jsonb({"language": "en", "tags": [doc.topic, noun]}),
-            Jsonb({"isPublic": self.r.random() < 0.2, "groups": [doc.topic]}),
-            self.r.choice(FAILURES) if doc.status == "failed" else None,
-            doc.created, deleted or doc.indexed or doc.created, doc.indexed, deleted,
+            "documents", id=doc.id, tenant_id=self.id, project_id=project_id,
+            connector_id=connector_id, connector_type=kind, external_id=external, title=title,
+            source_url=url.format(slug=self.slug, ext=external) if url else None,
+            mime_type=self.r.choice(mimes), size_bytes=doc.size,
+            content_hash=hashlib.sha256(body.encode()).hexdigest(), status=doc.status,
+            chunk_count=len(doc.chunk_ids), token_count=doc.tokens,
+            metadata=Jsonb({"language": "en", "tags": [doc.topic, noun]}),
+            access_control=Jsonb({"isPublic": self.r.random() < 0.2, "groups": [doc.topic]}),
+            error_message=self.r.choice(FAILURES) if doc.status == "failed" else None,
+            created_at=doc.created, updated_at=deleted or doc.indexed or doc.created,
+            indexed_at=doc.indexed, deleted_at=deleted,
         )  # fmt: skip
 
     def chunks(self, docs: Sequence[_Doc], projects: Sequence[tuple[uuid.UUID, str]]) -> None:
@@ -532,23 +476,21 @@ class _Tenant:
             for i, (chunk_id, content) in enumerate(zip(doc.chunk_ids, doc.contents, strict=True)):
                 vector = next(vectors)
                 self.add(
-                    "chunks", chunk_id, doc.id, self.id, project_id, content, len(content) // 4,
-                    i, str(chunk_id), Jsonb({"section": i + 1}),
-                    doc.created + timedelta(seconds=i + 1),
-                    vector if doc.status == "indexed" else None,
+                    "chunks", id=chunk_id, document_id=doc.id, tenant_id=self.id,
+                    project_id=project_id, content=content, token_count=len(content) // 4,
+                    chunk_index=i, vector_id=str(chunk_id), metadata=Jsonb({"section": i + 1}),
+                    created_at=doc.created + timedelta(seconds=i + 1),
+                    embedding=vector if doc.status == "indexed" else None,
                 )  # fmt: skip
 
-    def embeddings(self, docs: Sequence[_Doc]) -> np.ndarray:
+    def embeddings(self, docs: Sequence[_Doc]) -> Vectors:
         """Unit vectors: topic centre + document offset + chunk offset, projected to DIM."""
-        projection, centres = _embedding_model(self.spec.seed)
-        latent = np.stack([centres[d.topic] for d in docs])
+        matrix, topic_centres = _embedding_model(self.spec.seed)
+        latent = np.stack([topic_centres[d.topic] for d in docs])
         latent += 0.6 * self.np.standard_normal(latent.shape, dtype=np.float32)
         latent = np.repeat(latent, self.spec.chunks_per_document, axis=0)
         latent += 0.25 * self.np.standard_normal(latent.shape, dtype=np.float32)
-        data = latent @ projection
-        data += 0.05 * self.np.standard_normal(data.shape, dtype=np.float32)
-        unit: np.ndarray = data / np.linalg.norm(data, axis=1, keepdims=True)
-        return unit
+        return embed(latent, matrix, self.np)
 
     def indexed_chunks(self, docs: Sequence[_Doc]) -> dict[int, list[tuple[str, str]]]:
         """Per project, the (chunk id, document id) pairs a query can retrieve."""
@@ -582,9 +524,12 @@ class _Tenant:
             )
             at += timedelta(minutes=self.r.randint(1, 20))
         self.add(
-            "conversations", conversation_id, self.id, project_id, asker.user_id,
-            None if dashboard else f"end-user-{self.r.randint(1, 500)}", messages[0]["content"],
-            Jsonb(messages), Jsonb({"channel": "dashboard" if dashboard else "api"}), created, at,
+            "conversations", id=conversation_id, tenant_id=self.id, project_id=project_id,
+            user_id=asker.user_id,
+            external_user_id=None if dashboard else f"end-user-{self.r.randint(1, 500)}",
+            title=messages[0]["content"], messages=Jsonb(messages),
+            metadata=Jsonb({"channel": "dashboard" if dashboard else "api"}), created_at=created,
+            updated_at=at,
         )  # fmt: skip
 
     def api_or_dashboard_query(
@@ -627,11 +572,14 @@ class _Tenant:
         completion = len(answer or "") // 4
         log_id = self.uid("query_logs", name)
         self.add(
-            "query_logs", log_id, self.id, project_id, asker.conversation_id, asker.user_id,
-            asker.api_key_id, question, answer, Jsonb(retrieved), len(retrieved),
-            self.r.choice(MODELS), prompt, completion,
-            None if failed else self.r.randint(120, 2500),
-            self.r.choice(QUERY_FAILURES) if failed else None, Jsonb({}), at,
+            "query_logs", id=log_id, tenant_id=self.id, project_id=project_id,
+            conversation_id=asker.conversation_id, user_id=asker.user_id,
+            api_key_id=asker.api_key_id, query=question, response=answer,
+            retrieved_chunks=Jsonb(retrieved), result_count=len(retrieved),
+            model=self.r.choice(MODELS), prompt_tokens=prompt, completion_tokens=completion,
+            latency_ms=None if failed else self.r.randint(120, 2500),
+            error_message=self.r.choice(QUERY_FAILURES) if failed else None, metadata=Jsonb({}),
+            created_at=at,
         )  # fmt: skip
         self.usage(f"{log_id}:query", project_id, asker.api_key_id, "query", 1, "queries", at)
         if not failed:
@@ -655,8 +603,10 @@ class _Tenant:
         """A billing event; those older than a day have been reported to the billing provider."""
         reported = at + timedelta(hours=1) if at < ANCHOR - timedelta(days=1) else None
         self.add(
-            "usage_events", self.uid("usage_events", key), self.id, project_id, api_key_id, kind,
-            quantity, unit, key, reported, Jsonb({}), at,
+            "usage_events", id=self.uid("usage_events", key), tenant_id=self.id,
+            project_id=project_id, api_key_id=api_key_id, event_type=kind, quantity=quantity,
+            unit=unit, idempotency_key=key, reported_at=reported, metadata=Jsonb({}),
+            created_at=at,
         )  # fmt: skip
 
     def ingestion_usage(
@@ -724,9 +674,10 @@ class _Tenant:
         )
         source = "dashboard" if user_id else "api"
         self.add(
-            "audit_logs", self.id, user_id, key_id, action, kind, resource,
-            Jsonb({"source": source, "occurred_at": at.isoformat()}), ip,
-            self.r.choice(USER_AGENTS),
+            "audit_logs", tenant_id=self.id, user_id=user_id, api_key_id=key_id, action=action,
+            resource_type=kind, resource_id=resource,
+            metadata=Jsonb({"source": source, "occurred_at": at.isoformat()}), ip_address=ip,
+            user_agent=self.r.choice(USER_AGENTS),
         )  # fmt: skip
 
 

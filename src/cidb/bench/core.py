@@ -6,6 +6,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,11 @@ class Result:
         return "\n".join(lines)
 
 
+def step(message: str) -> None:
+    """A progress line as a scenario goes (a full run takes minutes)."""
+    print(f"cidb bench: {datetime.now():%H:%M:%S}   {message}", flush=True)
+
+
 def percentile(samples: list[float], pct: float) -> float:
     ordered = sorted(samples)
     index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
@@ -73,6 +79,7 @@ def interleaved(
     """Per-call latencies in ms of VARIANT and BASELINE, alternating blocks of PER_ROUND calls."""
     samples: tuple[list[float], list[float]] = ([], [])
     for index in range(rounds):
+        step(f"round {index + 1}/{rounds} ({per_round} calls each side)")
         order = [(variant, samples[0]), (baseline, samples[1])]
         if index % 2:
             order.reverse()

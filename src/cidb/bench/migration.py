@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import psycopg
 
-from cidb.bench.core import Metric, Result, percentile
+from cidb.bench.core import Metric, Result, percentile, step
 from cidb.bench.pgbench import PgbenchRun, run_pgbench
 from cidb.settings import Settings
 
@@ -39,6 +39,7 @@ def under_load(
     settings: Settings, rows: int, seconds: float, migration: Callable[[], None] | None
 ) -> PgbenchRun:
     """pgbench writers for SECONDS; MIGRATION starts after a fifth of them, in a thread."""
+    step(f"{seconds:g} s of writes, {'with a migration' if migration else 'no migration'}")
     worker = None
     if migration:
 

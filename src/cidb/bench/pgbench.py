@@ -10,8 +10,7 @@ from pathlib import Path
 from plumbum import local
 
 from cidb.compose import compose
-
-IMAGE = "ci-db:17"
+from cidb.names import db_image
 
 
 @dataclass(frozen=True)
@@ -71,7 +70,7 @@ def run_pgbench(
             "PGPASSWORD",
             "--entrypoint",
             "pgbench",
-            IMAGE,
+            db_image(),
             "-n",
             "-h",
             host,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from plumbum import local
 
-from cidb.bench.core import Metric, Result, percentile
+from cidb.bench.core import Metric, Result, percentile, step
 from cidb.bench.pgbench import PgbenchRun, run_pgbench
 from cidb.compose import compose
 from cidb.settings import Settings
@@ -118,6 +118,10 @@ def compare(
     if per_transaction:
         extra.append("-C")
     for index in range(rounds):
+        step(
+            f"round {index + 1}/{rounds}"
+            + (", a connection per transaction" if per_transaction else "")
+        )
         order = list(TARGETS) if index % 2 == 0 else list(reversed(TARGETS))
         for name in order:
             host, port = TARGETS[name]

@@ -7,16 +7,11 @@ PGBOUNCER_RESET=settings (RESET ALL only) and no per-transaction reset at all, i
 
 from __future__ import annotations
 
-import os
 import tempfile
-import time
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
-from plumbum import local
-
-from cidb.bench.core import Result
+from cidb.bench.core import Result, step
 from cidb.bench.pgbench import run_pgbench
 from cidb.bench.pool import (
     SELECT_ONLY,
@@ -27,10 +22,10 @@ from cidb.bench.pool import (
     network_of,
     tps_and_p99,
 )
+from cidb.containers import Container, DeadlinePassed, docker, unique_name
+from cidb.names import pooler_image
 from cidb.settings import Settings
 
-DOCKER = local["docker"]
-IMAGE = os.environ.get("CI_DB_POOLER_IMAGE", "ci-db-pgbouncer:17")
 # Appended to the image's own pgbouncer.ini (its last section is [pgbouncer]): the reset goes
 # back to PgBouncer's default, session pooling only.
 NO_RESET = "\nserver_reset_query_always = 0\n"
@@ -39,31 +34,26 @@ NO_RESET = "\nserver_reset_query_always = 0\n"
 def start_pooler(
     settings: Settings, network: str, env: Mapping[str, str], ini_dir: Path | None
 ) -> str:
-    """A PgBouncer of IMAGE beside the stack's one; its container name once healthy."""
-    name = f"cidb-bench-pooler-{uuid.uuid4().hex[:8]}"
+    """A PgBouncer of the pooler image beside the stack's one; its container name once healthy."""
+    name, image = unique_name("cidb-bench-pooler"), pooler_image()
     args = ["run", "-d", "--name", name, "--network", network, "-e", "PGBOUNCER_AUTH_PASSWORD"]
     args += ["-e", "DB_HOST=db", *(f"--env={key}={value}" for key, value in env.items())]
     command = ["pgbouncer", "/etc/pgbouncer/pgbouncer.ini"]
     if ini_dir is not None:
-        stock = DOCKER("run", "--rm", "--entrypoint", "cat", IMAGE, "/etc/pgbouncer/pgbouncer.ini")
+        stock = docker("run", "--rm", "--entrypoint", "cat", image, "/etc/pgbouncer/pgbouncer.ini")
         (ini_dir / "variant.ini").write_text(stock + NO_RESET, encoding="utf-8")
         (ini_dir / "variant.ini").chmod(0o644)
         args += ["-v", f"{ini_dir}:/etc/pgbouncer/bench:ro"]
         command = ["pgbouncer", "/etc/pgbouncer/bench/variant.ini"]
-    DOCKER.with_env(PGBOUNCER_AUTH_PASSWORD=settings.passwords["pgbouncer_auth"])(
-        *args, IMAGE, *command
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        code, _, _ = DOCKER["exec", name, "/usr/local/bin/pgbouncer-healthcheck.sh"].run(
-            retcode=None
-        )
-        if code == 0:
-            return name
-        time.sleep(0.2)
-    logs = DOCKER["logs", name].run(retcode=None)
-    DOCKER["rm", "-f", name].run(retcode=None)
-    raise RuntimeError(f"the benchmark's PgBouncer {name} did not get healthy:\n{logs[1]}{logs[2]}")
+    secret = {"PGBOUNCER_AUTH_PASSWORD": settings.passwords["pgbouncer_auth"]}
+    docker(*args, image, *command, env=secret)
+    pooler = Container(name)
+    try:
+        pooler.wait_ready(60, "/usr/local/bin/pgbouncer-healthcheck.sh")
+    except DeadlinePassed:
+        pooler.remove()
+        raise
+    return name
 
 
 def run(settings: Settings, quick: bool = False) -> Result:
@@ -84,7 +74,7 @@ def run(settings: Settings, quick: bool = False) -> Result:
             for index in range(rounds):
                 order = list(hosts) if index % 2 == 0 else list(reversed(hosts))
                 for side in order:
-                    print(f"  pool-guard: round {index + 1}/{rounds}, reset {side}", flush=True)
+                    step(f"round {index + 1}/{rounds}, reset {side}")
                     pgbench = run_pgbench(
                         SELECT_ONLY,
                         user="ci_app",
@@ -99,7 +89,7 @@ def run(settings: Settings, quick: bool = False) -> Result:
                     sides[side].add(pgbench, clients, per_transaction=False)
         finally:
             for name in started:
-                DOCKER["rm", "-f", name].run(retcode=None)
+                docker("rm", "-f", name, retcode=None)
             drop_table(db)
     result.metrics += tps_and_p99(f"full reset, {clients} clients", sides["full"], sides["none"])
     result.metrics += tps_and_p99(

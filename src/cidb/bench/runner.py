@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +22,7 @@ from cidb.bench import (
     tuning,
     vector,
 )
-from cidb.bench.core import Result
+from cidb.bench.core import Result, step
 from cidb.settings import Settings
 
 QUICK_NOTE = " (--quick: shows the scenarios work; the figures mean nothing)"
@@ -107,8 +108,12 @@ def run(
         print(f"cidb bench: unknown scenario(s) {unknown}; known: {', '.join(SCENARIOS)}")
         return 2
     results = []
-    for name in names or list(SCENARIOS):
+    chosen = list(names or SCENARIOS)
+    for number, name in enumerate(chosen, start=1):
+        step(f"[{number}/{len(chosen)}] {name} started{' (--quick)' if quick else ''}")
+        start = time.monotonic()
         result = SCENARIOS[name](settings, quick)
+        step(f"[{number}/{len(chosen)}] {name} done in {time.monotonic() - start:.0f} s")
         print(result.table(), flush=True)
         results.append(result)
     print(f"report: {write_report(results, settings, out_dir, quick)}")

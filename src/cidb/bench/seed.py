@@ -15,9 +15,9 @@ from collections.abc import Callable
 import psycopg
 from pgvector.psycopg import register_vector
 
-from cidb.bench.core import Metric, Result
+from cidb.bench.core import Metric, Result, step
 from cidb.pool import SET_TENANT
-from cidb.seed import Writer, copy_rows, create_tenants, insert_rows, plan_limits
+from cidb.seed import create_tenants, plan_limits, write_rows
 from cidb.settings import Settings
 from cidb.synthetic import TENANT_TABLES, Rows, Spec, password_hash, tenant_rows
 
@@ -25,20 +25,24 @@ Timings = dict[str, list[float]]  # "chunks" / "other" -> [rows, seconds]
 
 
 def _timed_write(
-    conn: psycopg.Connection, rows: Rows, writer: Writer, before: Callable[[], None], into: Timings
+    conn: psycopg.Connection, rows: Rows, copy: bool, before: Callable[[], None], into: Timings
 ) -> None:
     """Write every table of ROWS in a transaction that is rolled back; add rows and seconds."""
     with conn.transaction(force_rollback=True):
         before()
         for table in TENANT_TABLES:
             start = time.perf_counter()
-            writer(conn, table, rows.tables[table], lambda _n: None)
+            write_rows(conn, table, rows.columns[table], rows.tables[table], _nothing, copy=copy)
             part = into["chunks" if table == "chunks" else "other"]
             part[0] += len(rows.tables[table])
             part[1] += time.perf_counter() - start
 
 
-def _nothing() -> None:
+def _noop() -> None:
+    pass
+
+
+def _nothing(_rows: int) -> None:
     pass
 
 
@@ -65,6 +69,7 @@ def run(settings: Settings, quick: bool = False) -> Result:
         create_tenants(admin, spec, plan_limits())
         try:
             for index in range(tenants):
+                step(f"tenant {index + 1}/{tenants}: generate, COPY, INSERT")
                 start = time.perf_counter()
                 rows = tenant_rows(spec, index, password)
                 generated[0] += rows.count()
@@ -74,11 +79,11 @@ def run(settings: Settings, quick: bool = False) -> Result:
                     app.execute(SET_TENANT, (tenant,))
 
                 methods = [
-                    (admin, copy_rows, _nothing, copied),
-                    (app, insert_rows, as_app, inserted),
+                    (admin, True, _noop, copied),
+                    (app, False, as_app, inserted),
                 ]
-                for conn, writer, before, into in methods[:: 1 if index % 2 == 0 else -1]:
-                    _timed_write(conn, rows, writer, before, into)
+                for conn, copy, before, into in methods[:: 1 if index % 2 == 0 else -1]:
+                    _timed_write(conn, rows, copy, before, into)
         finally:
             ids = [spec.tenant_id(i) for i in range(tenants)]
             admin.execute("DELETE FROM public.tenants WHERE id = ANY(%s)", (ids,))

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from plumbum import local
 
+from cidb.names import db_image, pooler_image
+
 NAIVE_IMAGE = "ci-db-naive:17"
 # What most people write first: stock Debian packages, recommends and all, no clean-up.
 NAIVE_DOCKERFILE = """\
@@ -35,11 +37,9 @@ def build_naive() -> None:
     (local["docker"]["build", "--quiet", "-t", NAIVE_IMAGE, "-"] << NAIVE_DOCKERFILE)(timeout=1800)
 
 
-def measure(
-    db_image: str = "ci-db:17", pooler_image: str = "ci-db-pgbouncer:17"
-) -> list[ImageSize]:
+def measure() -> list[ImageSize]:
     build_naive()
-    return [image_size(db_image), image_size(pooler_image), image_size(NAIVE_IMAGE)]
+    return [image_size(db_image()), image_size(pooler_image()), image_size(NAIVE_IMAGE)]
 
 
 def report(sizes: list[ImageSize]) -> str:

@@ -6,25 +6,23 @@ from __future__ import annotations
 import statistics
 import uuid
 
-from plumbum import local
-
 from cidb.bench import sizes
-from cidb.bench.containers import start_database
-from cidb.bench.core import Metric, Result
+from cidb.bench.core import Metric, Result, step
+from cidb.containers import start_database
+from cidb.names import db_image, pooler_image
 from cidb.settings import Settings
-
-IMAGE = "ci-db:17"
 
 
 def cold_and_warm(rounds: int) -> tuple[list[float], list[float]]:
     """Seconds from `docker run` (fresh volume) and from `docker restart` until the healthcheck
     (TCP up and schema deployed) first passes, polled every 0.2 s."""
     cold, warm = [], []
-    for _ in range(rounds):
-        db = start_database(IMAGE, uuid.uuid4().hex, wait=False)
+    for index in range(rounds):
+        step(f"round {index + 1}/{rounds}: cold start, then warm restart")
+        db = start_database(uuid.uuid4().hex, wait=False)
         try:
             cold.append(db.wait_ready())
-            local["docker"]("restart", db.name)
+            db.restart()
             warm.append(db.wait_ready())
         finally:
             db.remove()
@@ -34,6 +32,7 @@ def cold_and_warm(rounds: int) -> tuple[list[float], list[float]]:
 def run(settings: Settings, quick: bool = False) -> Result:
     del settings  # starts its own containers
     cold, warm = cold_and_warm(1 if quick else 3)
+    step("building the naive image to compare sizes")
     measured = sizes.measure()
     by_name = {s.image: s for s in measured}
     naive = by_name[sizes.NAIVE_IMAGE]
@@ -45,10 +44,10 @@ def run(settings: Settings, quick: bool = False) -> Result:
             statistics.median(warm),
             "s",
         ),
-        Metric("ci-db:17 size vs naive build", by_name[IMAGE].mib, naive.mib, "MiB"),
+        Metric("ci-db:17 size vs naive build", by_name[db_image()].mib, naive.mib, "MiB"),
         Metric(
             "ci-db-pgbouncer:17 size vs naive build",
-            by_name["ci-db-pgbouncer:17"].mib,
+            by_name[pooler_image()].mib,
             naive.mib,
             "MiB",
         ),

@@ -8,12 +8,11 @@ import time
 
 import psycopg
 
-from cidb.bench.containers import Database, start_database
-from cidb.bench.core import Metric, Result
+from cidb.bench.core import Metric, Result, step
 from cidb.bench.pgbench import PgbenchRun, run_pgbench
+from cidb.containers import Container, start_database
 from cidb.settings import Settings
 
-IMAGE = "ci-db:17"
 STOCK_CONF = "/usr/share/postgresql/17/postgresql.conf.sample"
 PASSWORD = "bench-tuning-only"
 
@@ -50,12 +49,13 @@ SETUP = [
 ]
 
 
-def start_db(config: str | None) -> Database:
-    # The sample listens on localhost only; a container needs '*' to be reachable at all.
-    extra = (
-        ["postgres", "-c", f"config_file={config}", "-c", "listen_addresses=*"] if config else []
-    )
-    return start_database(IMAGE, PASSWORD, command=extra, memory="2g")
+def start_db(config: str | None) -> Container:
+    # The sample listens on localhost only; a container needs '*' to be reachable at all. The
+    # image's schema needs its libraries (pgaudit's extension is created at init): loading them
+    # is not tuning.
+    libraries = "shared_preload_libraries=pg_stat_statements,auto_explain,pgaudit"
+    extra = ["-c", f"config_file={config}", "-c", "listen_addresses=*", "-c", libraries]
+    return start_database(PASSWORD, command=["postgres", *extra] if config else [], memory="2g")
 
 
 def workload(network: str, seconds: float, accounts: int, chunks: int) -> PgbenchRun:
@@ -70,18 +70,21 @@ def workload(network: str, seconds: float, accounts: int, chunks: int) -> Pgbenc
     )
 
 
-def dead_tuples(port: int) -> int:
-    with psycopg.connect(
-        host="127.0.0.1", port=port, dbname="contextinject", user="ci_migrator", password=PASSWORD
-    ) as conn:
+def connect(db: Container) -> psycopg.Connection:
+    """ci_migrator on DB's published port, autocommit."""
+    conninfo = f"host=127.0.0.1 port={db.port(5432)} dbname=contextinject user=ci_migrator"
+    return psycopg.connect(conninfo, password=PASSWORD, autocommit=True)
+
+
+def dead_tuples(db: Container) -> int:
+    with connect(db) as conn:
         conn.execute("SELECT pg_stat_force_next_flush()")
         time.sleep(1)
         row = conn.execute(
             "SELECT coalesce(sum(n_dead_tup), 0) FROM pg_stat_user_tables"
             " WHERE relname IN ('bench_accounts', 'bench_chunks')"
         ).fetchone()
-        assert row is not None  # an aggregate always returns a row
-        return int(row[0])
+        return int(row[0]) if row else 0
 
 
 def run(settings: Settings, quick: bool = False) -> Result:
@@ -89,24 +92,19 @@ def run(settings: Settings, quick: bool = False) -> Result:
     accounts, chunks, seconds, rounds = (
         (10_000, 2_000, 3.0, 1) if quick else (200_000, 50_000, 45.0, 2)
     )
+    step("starting two databases (ours, stock)")
     ours, stock = start_db(None), start_db(STOCK_CONF)
     try:
         for db in (ours, stock):
-            with psycopg.connect(
-                host="127.0.0.1",
-                port=db.port,
-                dbname="contextinject",
-                user="ci_migrator",
-                password=PASSWORD,
-                autocommit=True,
-            ) as conn:
+            with connect(db) as conn:
                 for statement in SETUP:
                     conn.execute(statement, {"accounts": accounts, "chunks": chunks})
         tps: dict[str, list[float]] = {"ours": [], "stock": []}
-        for _ in range(rounds):
+        for index in range(rounds):
             for name, db in (("ours", ours), ("stock", stock)):
+                step(f"round {index + 1}/{rounds}: {name} postgresql.conf, {seconds:g} s")
                 tps[name].append(workload(db.network, seconds, accounts, chunks).tps)
-        dead = {name: dead_tuples(db.port) for name, db in (("ours", ours), ("stock", stock))}
+        dead = {name: dead_tuples(db) for name, db in (("ours", ours), ("stock", stock))}
         settings_line = {
             name: db.show("shared_buffers", "autovacuum_naptime")
             for name, db in (("ours", ours), ("stock", stock))

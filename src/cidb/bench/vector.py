@@ -12,26 +12,12 @@ import numpy as np
 import psycopg
 from pgvector.psycopg import register_vector
 
-from cidb.bench.core import Curve, Metric, Result
+from cidb.bench.core import Curve, Metric, Result, step
+from cidb.embeddings import DIM, clustered
 from cidb.settings import Settings
 
-DIM = 1024
 K = 10
 TABLE = "public.bench_vectors"
-
-
-def clustered(n: int, clusters: int, rng: np.random.Generator) -> np.ndarray:
-    """N unit vectors with the shape of real embeddings: clusters in a low-dimensional latent
-    space (64) projected to 1024 dimensions, plus a little noise. Uniform noise in 1024
-    dimensions would make every point nearly equidistant, which no real corpus is."""
-    latent_dim = 64
-    centres = rng.standard_normal((clusters, latent_dim), dtype=np.float32)
-    latent = centres[rng.integers(0, clusters, n)]
-    latent += 0.5 * rng.standard_normal((n, latent_dim), np.float32)
-    projection = rng.standard_normal((latent_dim, DIM), dtype=np.float32)
-    data = latent @ projection + 0.05 * rng.standard_normal((n, DIM), np.float32)
-    unit: np.ndarray = data / np.linalg.norm(data, axis=1, keepdims=True)
-    return unit
 
 
 def load(conn: psycopg.Connection, vectors: np.ndarray, tenants: Sequence[uuid.UUID]) -> None:
@@ -126,11 +112,14 @@ def run(settings: Settings, quick: bool = False) -> Result:
 
     with connect("migrator") as owner, connect("admin") as admin, connect("app") as app:
         register_vector(owner)
+        step(f"loading {n:,} vectors")
         load(owner, vectors, tenants)
         try:
+            step("building the HNSW index")
             build_s = build_hnsw(owner)
             register_vector(admin)
             register_vector(app)
+            step("exact scan, HNSW, ef_search sweep, filtered searches")
             exact_found, exact_qps = search(
                 admin, queries[:n_exact], setup=["SET LOCAL enable_indexscan = off"]
             )
