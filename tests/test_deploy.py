@@ -12,7 +12,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import DB_IMAGE, ROOT, Stack
+from fixtures_images import DB_IMAGE, ROOT
+from fixtures_stack import Stack
 from support.docker import (
     SESSION_LABEL,
     Container,
