@@ -1,6 +1,6 @@
 -- The contract's roles, run by the entrypoint as the superuser on every start (idempotent):
 -- new roles appear on old volumes and a changed password applies on restart.
--- psql variables: db, superuser, and <role>_password for each password that was given.
+-- psql variables: db, superuser, roles_manifest (roles.json) and passwords (JSON, the ones to set).
 -- The superuser's search_path is pg_catalog, pg_temp (set by the entrypoint) and every name is
 -- qualified: ci_owner can create objects in public, and a planted public.unnest(text[]) would
 -- otherwise outrank pg_catalog.unnest(anyarray) and run as the superuser.
@@ -58,12 +58,11 @@ WHERE r.login
 -- ci_migrator acts as ci_owner: every object it creates is owned by the NOLOGIN owner role.
 -- (Its default `role = ci_owner` is in the manifest's settings, set at the end.)
 GRANT ci_owner TO ci_migrator WITH INHERIT TRUE, SET TRUE;
--- ci_owner hands its look-up functions to ci_auth_lookup: ALTER FUNCTION ... OWNER needs SET
--- and CREATE on the schema; INHERIT lets a revert drop them. Attributes such as BYPASSRLS are
--- never inherited, so ci_owner (and ci_migrator) stay subject to RLS.
--- SET is withheld: with it, ci_migrator could SET ROLE ci_auth_lookup and read every tenant's
--- hashes without any DDL. The entrypoint lends SET (and CREATE on the database) to ci_owner
--- only while it deploys the plan on the socket-only start-up server.
+-- ci_owner's look-up functions belong to ci_auth_lookup; INHERIT lets ci_owner replace or drop
+-- them (a rework, a revert). Attributes such as BYPASSRLS are never inherited, so ci_owner (and
+-- ci_migrator) stay subject to RLS. SET is withheld: with it, ci_migrator could SET ROLE
+-- ci_auth_lookup and read every tenant's hashes without any DDL; the hand-over itself goes
+-- through ci_guard.give_to_auth_lookup() (60-create-lookup-handover.sql).
 GRANT ci_auth_lookup TO ci_owner WITH INHERIT TRUE;
 REVOKE SET OPTION FOR ci_auth_lookup FROM ci_owner;
 

@@ -8,11 +8,25 @@ CREATE SCHEMA IF NOT EXISTS pgbouncer AUTHORIZATION :"superuser";
 -- A schema the superuser does not own could have its functions swapped by its owner.
 ALTER SCHEMA pgbouncer OWNER TO :"superuser";
 REVOKE ALL ON SCHEMA pgbouncer FROM PUBLIC;
-GRANT USAGE ON SCHEMA pgbouncer TO pgbouncer_auth, ci_app, ci_readonly, ci_admin;
 
--- Serves only the roles the pooler is for. Whoever holds pgbouncer_auth's password can read
--- these three verifiers (they allow offline guessing, not a login); never ci_migrator's,
--- pgbouncer_auth's own or a superuser's. Refuses NOLOGIN, expired and non-SCRAM roles.
+-- The roles the pooler serves: the manifest's "pooled" ones (psql variable roles_manifest).
+CREATE TABLE IF NOT EXISTS pgbouncer.pooled_roles (rolname name PRIMARY KEY);
+REVOKE ALL ON pgbouncer.pooled_roles FROM PUBLIC;
+TRUNCATE pgbouncer.pooled_roles;
+INSERT INTO pgbouncer.pooled_roles (rolname)
+SELECT r.name
+FROM pg_catalog.jsonb_to_recordset(pg_catalog.jsonb_extract_path(:'roles_manifest'::pg_catalog.jsonb, 'roles'))
+    AS r(name name, pooled boolean)
+WHERE r.pooled;
+
+SELECT pg_catalog.format('GRANT USAGE ON SCHEMA pgbouncer TO pgbouncer_auth, %s',
+    pg_catalog.string_agg(pg_catalog.quote_ident(p.rolname), ', ' ORDER BY p.rolname))
+FROM pgbouncer.pooled_roles AS p
+\gexec
+
+-- Serves only the pooled roles. Whoever holds pgbouncer_auth's password can read their
+-- verifiers (they allow offline guessing, not a login); never ci_migrator's, pgbouncer_auth's
+-- own or a superuser's. Refuses NOLOGIN, expired and non-SCRAM roles.
 CREATE OR REPLACE FUNCTION pgbouncer.get_auth(p_usename text)
 RETURNS TABLE (usename text, passwd text)
 LANGUAGE sql STABLE SECURITY DEFINER
@@ -21,7 +35,7 @@ AS $$
     SELECT a.rolname::text, a.rolpassword::text
     FROM pg_catalog.pg_authid AS a
     WHERE a.rolname = p_usename
-      AND a.rolname IN ('ci_app', 'ci_readonly', 'ci_admin')
+      AND a.rolname IN (SELECT p.rolname FROM pgbouncer.pooled_roles AS p)
       AND a.rolcanlogin
       AND NOT a.rolsuper
       AND (a.rolvaliduntil IS NULL OR a.rolvaliduntil > pg_catalog.now())
@@ -46,4 +60,7 @@ AS $$
     LIMIT 1
 $$;
 REVOKE ALL ON FUNCTION pgbouncer.close_if_prepared_in_sql() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION pgbouncer.close_if_prepared_in_sql() TO ci_app, ci_readonly, ci_admin, pgbouncer_auth;
+SELECT pg_catalog.format('GRANT EXECUTE ON FUNCTION pgbouncer.close_if_prepared_in_sql() TO pgbouncer_auth, %s',
+    pg_catalog.string_agg(pg_catalog.quote_ident(p.rolname), ', ' ORDER BY p.rolname))
+FROM pgbouncer.pooled_roles AS p
+\gexec
