@@ -21,7 +21,7 @@ class FakeSqitch:
         self.answers = list(answers)
         self.calls = 0
 
-    def run_with_target(self, verb: str, *args: str) -> tuple[int, str]:
+    def run_with_target(self, verb: str, *args: str, echo: bool = False) -> tuple[int, str]:
         assert verb == "deploy"
         self.calls += 1
         return self.answers.pop(0)

@@ -120,7 +120,10 @@ class Migrate(SqitchCommand):
     to = cli.SwitchAttr("--to", str, default="", help="deploy up to this change only")
 
     def main(self) -> int:
-        return self.guarded(lambda: deploy(self.sqitch(), tries=self.tries, to=self.to or None))
+        # Sqitch's lines stream to stderr as they come; nothing is left to print at the end.
+        return self.guarded(
+            lambda: deploy(self.sqitch(), tries=self.tries, to=self.to or None, echo=True) and ""
+        )
 
 
 @Cidb.subcommand("revert")

@@ -8,6 +8,7 @@ environment (`-e PGPASSWORD` copies it from ours), never in argv.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -98,19 +99,37 @@ class Sqitch:
             SQITCH_EMAIL=os.environ.get("SQITCH_EMAIL", "cidb@localhost"),
         )
 
-    def run(self, *args: str, writable: bool = False) -> tuple[int, str]:
-        code, out, err = self.command(*args, writable=writable).run(retcode=None)
-        return int(code), out + err
+    def run(self, *args: str, writable: bool = False, echo: bool = False) -> tuple[int, str]:
+        """Exit code and combined output; with ECHO, each line also goes to stderr as Sqitch
+        prints it (a long deploy shows its progress instead of minutes of silence)."""
+        command = self.command(*args, writable=writable)
+        if not echo:
+            code, out, err = command.run(retcode=None)
+            return int(code), out + err
+        lines: list[str] = []
+        process = command.popen(stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert process.stdout is not None
+        for line in process.stdout:
+            print(line, end="", file=sys.stderr, flush=True)
+            lines.append(line)
+        return int(process.wait()), "".join(lines)
 
-    def run_with_target(self, verb: str, *args: str) -> tuple[int, str]:
-        return self.run(verb, *args, self.target.uri)
+    def run_with_target(self, verb: str, *args: str, echo: bool = False) -> tuple[int, str]:
+        return self.run(verb, *args, self.target.uri, echo=echo)
 
 
 def is_lock_timeout(output: str) -> bool:
     return any(marker in output for marker in LOCK_TIMEOUT_MARKERS)
 
 
-def deploy(sqitch: Sqitch, *, tries: int = 5, backoff_s: float = 1.0, to: str | None = None) -> str:
+def deploy(
+    sqitch: Sqitch,
+    *,
+    tries: int = 5,
+    backoff_s: float = 1.0,
+    to: str | None = None,
+    echo: bool = False,
+) -> str:
     """`sqitch deploy --verify`, retrying lock-timeout failures with exponential backoff.
 
     `--mode change` keeps the changes that did deploy, so a retry resumes at the blocked one.
@@ -118,7 +137,7 @@ def deploy(sqitch: Sqitch, *, tries: int = 5, backoff_s: float = 1.0, to: str | 
     args = ["--verify", "--mode", "change", *(["--to", to] if to else [])]
     output = ""
     for attempt in range(1, tries + 1):
-        code, output = sqitch.run_with_target("deploy", *args)
+        code, output = sqitch.run_with_target("deploy", *args, echo=echo)
         if code == 0:
             return output
         if not is_lock_timeout(output):
