@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 from support.docker import Container
+from support.tenantdata import TABLES
 
 from cidb.settings import Settings
 
@@ -31,19 +32,7 @@ NPM_CACHE = Path(os.environ.get("CIDB_NPM_CACHE") or Path.home() / ".cache" / "c
 NPM_DEADLINE = 300  # seconds for `npm ci`; a cold cache takes well under a minute
 TOOL_DEADLINE = 120  # seconds for `drizzle-kit pull` and for `tsc`
 
-SPEC_TABLES = {
-    "tenants",
-    "users",
-    "api_keys",
-    "projects",
-    "connectors",
-    "documents",
-    "chunks",
-    "conversations",
-    "query_logs",
-    "usage_events",
-    "audit_logs",
-}
+SPEC_TABLES = set(TABLES)
 SPEC_ENUMS = {
     "plan",
     "region",
