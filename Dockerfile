@@ -164,7 +164,7 @@ COPY docker/ci/ci-mode /usr/share/ci-db/ci-mode
 # Nothing secret is baked in: the build's superuser password is random, used by nobody and
 # removed at the end of the prepare run; no role has a password until a start sets it from env.
 RUN set -eu; \
-    CI_DB_PREPARE_ONLY=1 POSTGRES_PASSWORD="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
+    CI_DB_PREPARE_ONLY=1 POSTGRES_PASSWORD="$(od -An -N24 -tx1 /dev/urandom)" \
         /usr/local/bin/docker-entrypoint.sh postgres
 
 # ---------------------------------------------------------------------------------------------
