@@ -388,7 +388,8 @@ _main() {
 		return 0
 	fi
 	temp_server_stop
-	unset "${SECRET_VARS[@]}"
+	# CI_TEST_PASSWORD too outside ci mode: compose passes it to either image.
+	unset "${SECRET_VARS[@]}" CI_TEST_PASSWORD
 
 	log "ready: starting PostgreSQL"
 	exec "$1" -c "config_file=$CONFIG_FILE" "${MEMORY_ARGS[@]}" "${TLS_ARGS[@]}" "${@:2}"
