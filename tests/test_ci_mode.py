@@ -194,3 +194,22 @@ def test_plugin_isolates_parallel_tests(ci_env: dict[str, str], tmp_path: Path) 
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
     assert "2 passed" in run.stdout
+
+
+def test_cidb_db_create_prints_a_url_and_drop_removes_it(ci_env: dict[str, str]) -> None:
+    """`cidb db create --env` prints a ci_app URL to a new clone; `cidb db drop NAME` drops it."""
+    cidb = str(Path(sys.executable).parent / "cidb")
+    env = {**os.environ, **ci_env}
+    run = subprocess.run([cidb, "db", "create", "--env"], env=env, capture_output=True,
+                         text=True, timeout=60, check=True)  # fmt: skip
+    url = run.stdout.strip()
+    name = url.rsplit("/", 1)[1]
+    assert name.startswith(clones.PREFIX)
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT current_user, current_database()").fetchone() == (
+            "ci_app",
+            name,
+        )
+    subprocess.run([cidb, "db", "drop", "--env", name], env=env, timeout=60, check=True)
+    with pytest.raises(psycopg.OperationalError, match="does not exist"):
+        psycopg.connect(url)
