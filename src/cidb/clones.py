@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import replace
 
 import psycopg
@@ -52,41 +53,71 @@ def cloner_conninfo(settings: Settings, env: Mapping[str, str] | None = None) ->
     )
 
 
+def cloner(settings: Settings, env: Mapping[str, str] | None = None) -> psycopg.Connection:
+    """An autocommit connection as ci_test, to reuse across clones (saves a login per clone)."""
+    return psycopg.connect(cloner_conninfo(settings, env), autocommit=True)
+
+
+@contextmanager
+def _session(
+    settings: Settings, env: Mapping[str, str] | None, conn: psycopg.Connection | None
+) -> Iterator[psycopg.Connection]:
+    if conn is not None:
+        yield conn
+        return
+    with cloner(settings, env) as own:
+        yield own
+
+
 def create_clone(
     settings: Settings,
     *,
     name: str | None = None,
     env: Mapping[str, str] | None = None,
     strategy: str = STRATEGY,
+    conn: psycopg.Connection | None = None,
 ) -> Settings:
     """A new database cloned from the template; Settings that point at it (same passwords).
 
     Its connect grants are the main database's: the login roles CONNECT, ci_owner CONNECT and
     TEMPORARY, PUBLIC nothing (a clone starts with PostgreSQL's default ACL, not the template's).
+    CONN: a cloner() connection to reuse; else one is opened and closed for this call.
     """
     if strategy not in ("FILE_COPY", "WAL_LOG"):
         raise ValueError(f"strategy {strategy!r}: use FILE_COPY or WAL_LOG")
     name = name or f"{PREFIX}{uuid.uuid4().hex[:16]}"
     db = sql.Identifier(name)
     logins = sql.SQL(", ").join(sql.Identifier(r.name) for r in roles.login_roles())
-    with psycopg.connect(cloner_conninfo(settings, env), autocommit=True) as conn:
-        conn.execute(
+    template = sql.Identifier(template_database(settings, env))
+    with _session(settings, env, conn) as session:
+        session.execute(
             sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY {}").format(
-                db, sql.Identifier(template_database(settings, env)), sql.SQL(strategy)
+                db, template, sql.SQL(strategy)
             )
         )
-        conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(db))
-        conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(db, logins))
-        conn.execute(sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO ci_owner").format(db))
+        # One round trip for the grants (a simple-query string: no parameters).
+        session.execute(
+            sql.SQL(
+                "REVOKE ALL ON DATABASE {db} FROM PUBLIC;"
+                " GRANT CONNECT ON DATABASE {db} TO {logins};"
+                " GRANT CONNECT, TEMPORARY ON DATABASE {db} TO ci_owner"
+            ).format(db=db, logins=logins),
+            prepare=False,
+        )
     return replace(settings, database=name)
 
 
-def drop_clone(settings: Settings, name: str, env: Mapping[str, str] | None = None) -> None:
+def drop_clone(
+    settings: Settings,
+    name: str,
+    env: Mapping[str, str] | None = None,
+    conn: psycopg.Connection | None = None,
+) -> None:
     """Drop a clone (refused for any name without the clone prefix: never the main database)."""
     if not name.startswith(PREFIX):
         raise ValueError(f"{name!r} is not a clone (their names start with {PREFIX})")
-    with psycopg.connect(cloner_conninfo(settings, env), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+    with _session(settings, env, conn) as session:
+        session.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
 
 
 def url(settings: Settings, role: str = "ci_app") -> str:

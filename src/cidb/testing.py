@@ -40,16 +40,23 @@ def cidb_settings() -> Settings:
     return Settings.from_env()
 
 
+@pytest.fixture(scope="session")
+def cidb_cloner(cidb_settings: Settings) -> Iterator[psycopg.Connection]:
+    """ci_test's connection, one per session (per xdist worker): a clone costs no login."""
+    with clones.cloner(cidb_settings) as conn:
+        yield conn
+
+
 @pytest.fixture
-def cidb_database(cidb_settings: Settings) -> Iterator[Settings]:
+def cidb_database(cidb_settings: Settings, cidb_cloner: psycopg.Connection) -> Iterator[Settings]:
     """A fresh clone of the migrated template for this test; Settings pointing at it. Dropped
     after the test (a warning, not an error, if a session of the test still holds it)."""
-    clone = clones.create_clone(cidb_settings)
+    clone = clones.create_clone(cidb_settings, conn=cidb_cloner)
     try:
         yield clone
     finally:
         try:
-            clones.drop_clone(cidb_settings, clone.database)
+            clones.drop_clone(cidb_settings, clone.database, conn=cidb_cloner)
         except psycopg.Error as error:
             warnings.warn(f"cidb: could not drop {clone.database}: {error}", stacklevel=1)
 
