@@ -1,5 +1,6 @@
 # ci-db: PostgreSQL 17 + pgvector for multi-tenant RAG, and its PgBouncer sidecar.
-# Targets: postgres (default, last in this file) -> ci-db:17; pgbouncer -> ci-db-pgbouncer:17.
+# Targets: postgres (default, last in this file) -> ci-db:17; pgbouncer -> ci-db-pgbouncer:17;
+# ci -> ci-db:17-ci (docs/ci.md). postgres and ci both build on the server stage.
 # No "# syntax=" line on purpose: it would pull a frontend image from a registry.
 
 ARG BASE_IMAGE=debian:trixie-slim
@@ -93,7 +94,7 @@ ENTRYPOINT ["/usr/local/bin/pgbouncer-entrypoint.sh"]
 CMD ["pgbouncer", "/etc/pgbouncer/pgbouncer.ini"]
 
 # ---------------------------------------------------------------------------------------------
-FROM debian-base AS postgres
+FROM debian-base AS server
 ARG PG_MAJOR
 ARG PG_VERSION
 ARG PGVECTOR_DEB_VERSION
@@ -141,7 +142,6 @@ COPY seed/ /usr/share/ci-db/seed/
 COPY docker/docker-entrypoint.sh docker/ci-db-healthcheck docker/ci-db-migrate /usr/local/bin/
 COPY docker/scram-verifier-matches docker/tls.sh docker/ci-db-sqitch-registry /usr/local/lib/ci-db/
 
-VOLUME /var/lib/postgresql/data
 # Numeric, so Kubernetes' runAsNonRoot can verify it (uid 999 = postgres, as in the official image).
 USER 999:999
 EXPOSE 5432
@@ -151,3 +151,23 @@ HEALTHCHECK --interval=5s --timeout=5s --start-period=120s --retries=3 \
     CMD ["/usr/local/bin/ci-db-healthcheck"]
 ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]
 CMD ["postgres"]
+
+# ---------------------------------------------------------------------------------------------
+# ci-db:17-ci (docs/ci.md): the cluster initialised and migrated at build, a template database
+# to clone per test, durability off. PGDATA is outside the postgres target's VOLUME path: a
+# RUN's writes under a declared volume are discarded.
+FROM server AS ci
+ENV PGDATA=/var/lib/postgresql/ci-data
+COPY docker/ci/00-ci-durability.conf /etc/postgresql/conf.d/
+COPY docker/ci/70-create-test-role.sql /usr/share/ci-db/initdb/
+COPY docker/ci/ci-mode /usr/share/ci-db/ci-mode
+# Nothing secret is baked in: the build's superuser password is random, used by nobody and
+# removed at the end of the prepare run; no role has a password until a start sets it from env.
+RUN set -eu; \
+    CI_DB_PREPARE_ONLY=1 POSTGRES_PASSWORD="$(od -An -N24 -tx1 /dev/urandom)" \
+        /usr/local/bin/docker-entrypoint.sh postgres
+
+# ---------------------------------------------------------------------------------------------
+# ci-db:17, the default target.
+FROM server AS postgres
+VOLUME /var/lib/postgresql/data

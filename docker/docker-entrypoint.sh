@@ -16,6 +16,12 @@ ROLES_MANIFEST=$CI_DB_SHARE/roles.json
 SECRET_VARS=(POSTGRES_PASSWORD)
 declare -A ROLE_OF_VAR=()
 MEMORY_ARGS=()
+# Present only in the ci image (Dockerfile target ci, docs/ci.md): a cluster initialised and
+# migrated at build, a template database to clone per test, and the ci_test role that clones.
+readonly CI_MODE_FILE=$CI_DB_SHARE/ci-mode
+# In PGDATA: the sha256 of the Sqitch project last deployed in full, so an unchanged plan is
+# not re-checked change by change at every start (ci mode only).
+readonly PLAN_MARKER=ci-db-deployed-plan.sha256
 
 # The image's helpers; beside this script in a checkout, so tests can source it on the host.
 CI_DB_LIB=/usr/local/lib/ci-db
@@ -42,7 +48,15 @@ load_role_manifest() {
 		SECRET_VARS+=("$var")
 		ROLE_OF_VAR[$var]=$role
 	done <<<"$pairs"
+	# ci_test is the ci image's own role (docker/ci/70-create-test-role.sql), not the contract's.
+	if ci_mode; then
+		SECRET_VARS+=(CI_TEST_PASSWORD)
+		ROLE_OF_VAR[CI_TEST_PASSWORD]=ci_test
+	fi
 }
+
+ci_mode() { [[ -e $CI_MODE_FILE ]]; }
+ci_template_db() { printf '%s_template' "$POSTGRES_DB"; }
 
 docker_setup_env() {
 	file_env POSTGRES_USER postgres
@@ -172,6 +186,7 @@ password_unchanged() {
 # JSON object (var -> password) in the variable passwords, encoded by Perl from the environment
 # (never pasted into a string here).
 docker_run_own_init() {
+	local db=${1:-$POSTGRES_DB}
 	local -a changed=()
 	local var f passwords
 	for var in "${SECRET_VARS[@]:1}"; do
@@ -182,10 +197,10 @@ docker_run_own_init() {
 	passwords=$(perl -MJSON::PP -e \
 		'print JSON::PP->new->canonical->encode({ map { ($_ => $ENV{$_}) } @ARGV })' \
 		"${changed[@]}") || die "cannot encode the role passwords"
-	local -a vars=(--set db="$POSTGRES_DB" --set superuser="$POSTGRES_USER"
+	local -a vars=(--set db="$db" --set superuser="$POSTGRES_USER"
 		--set roles_manifest="$(<"$ROLES_MANIFEST")" --set passwords="$passwords")
 	for f in "$CI_DB_SHARE"/initdb/*.sql; do
-		psql_super -d "$POSTGRES_DB" "${vars[@]}" -f "$f"
+		psql_super -d "$db" "${vars[@]}" -f "$f"
 	done
 }
 
@@ -239,9 +254,44 @@ docker_prepare_registry() {
 	((status == 0)) || die "creating the Sqitch registry failed (see above)"
 }
 
+# The Sqitch project's files (plan and scripts), hashed in a stable order.
+plan_digest() {
+	(cd "$CI_DB_SHARE/sqitch" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
+}
+
+# ci mode: the image deployed its plan at build; when the plan in the image is still the one
+# recorded then, the start skips Sqitch (about a second of Perl start-up and per-change checks).
+docker_ci_deploy() {
+	local digest
+	digest=$(plan_digest)
+	if [[ -r $PGDATA/$PLAN_MARKER && $(<"$PGDATA/$PLAN_MARKER") == "$digest" ]]; then
+		log "ci mode: the plan deployed at build is the image's plan; not re-deploying"
+		return 0
+	fi
+	docker_deploy_schema
+	printf '%s\n' "$digest" >"$PGDATA/$PLAN_MARKER"
+}
+
+# ci mode: the template every test database is cloned from, an exact copy of the database as
+# this start left it (roles' state recorded by the login guard, the seed and init files if any),
+# remade at every start: a clone's login guard must hold this start's passwords, not the
+# build's. No login role may connect to it: a session there would block every clone.
+docker_ci_template() {
+	psql_super -d postgres --set db="$POSTGRES_DB" --set tmpl="$(ci_template_db)" <<-'EOSQL'
+		SELECT pg_catalog.format('ALTER DATABASE %I IS_TEMPLATE false', :'tmpl'),
+		    pg_catalog.format('DROP DATABASE %I', :'tmpl')
+		FROM pg_catalog.pg_database WHERE datname OPERATOR(pg_catalog.=) :'tmpl'
+		\gexec
+		SELECT pg_catalog.format('CREATE DATABASE %I TEMPLATE %I STRATEGY FILE_COPY', :'tmpl', :'db'),
+		    pg_catalog.format('ALTER DATABASE %I IS_TEMPLATE true', :'tmpl'),
+		    pg_catalog.format('REVOKE ALL ON DATABASE %I FROM PUBLIC', :'tmpl')
+		\gexec
+	EOSQL
+}
+
 docker_schema_at_start() {
 	case $CI_DB_DEPLOY in
-	on-start) docker_deploy_schema ;;
+	on-start) if ci_mode; then docker_ci_deploy; else docker_deploy_schema; fi ;;
 	off)
 		docker_prepare_registry
 		log "CI_DB_DEPLOY=off: not deploying the plan; run the migrate job (ci-db-migrate)"
@@ -320,9 +370,26 @@ _main() {
 	docker_run_own_init
 	docker_schema_at_start
 	[[ $CI_DB_DEPLOY == on-start ]] && docker_load_dev_seed
-	$fresh && docker_process_init_files
+	# The ci image's cluster is made at build: the user's init files run at a container's first
+	# start instead (the marker lives in the container's own PGDATA).
+	if ci_mode && [[ ${CI_DB_PREPARE_ONLY:-0} != 1 && ! -e $PGDATA/ci-db-init-files-done ]]; then
+		docker_process_init_files
+		: >"$PGDATA/ci-db-init-files-done"
+	elif ! ci_mode; then
+		$fresh && docker_process_init_files
+	fi
+	if ci_mode && [[ $CI_DB_DEPLOY == on-start ]]; then docker_ci_template; fi
+	# The ci image's build runs this script to initialise and migrate its cluster, then stops
+	# here; the superuser keeps no password (it is socket and peer only anyway).
+	if ci_mode && [[ ${CI_DB_PREPARE_ONLY:-0} == 1 ]]; then
+		psql_super -d postgres --set su="$POSTGRES_USER" <<<'ALTER ROLE :"su" PASSWORD NULL'
+		temp_server_stop
+		log "prepared $PGDATA (CI_DB_PREPARE_ONLY=1): not starting PostgreSQL"
+		return 0
+	fi
 	temp_server_stop
-	unset "${SECRET_VARS[@]}"
+	# CI_TEST_PASSWORD too outside ci mode: compose passes it to either image.
+	unset "${SECRET_VARS[@]}" CI_TEST_PASSWORD
 
 	log "ready: starting PostgreSQL"
 	exec "$1" -c "config_file=$CONFIG_FILE" "${MEMORY_ARGS[@]}" "${TLS_ARGS[@]}" "${@:2}"

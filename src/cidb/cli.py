@@ -334,6 +334,60 @@ class Seed(cli.Application):
         return 0
 
 
+@Cidb.subcommand("db")
+class Db(cli.Application):
+    """Databases per test on a ci-db:17-ci server (docs/ci.md): create a clone, drop one."""
+
+    def main(self) -> int:
+        if not self.nested_command:
+            self.help()
+            return 2
+        return 0
+
+
+def _clone_env(target: bool) -> dict[str, str]:
+    """The environment, with the local stack's CI_TEST_PASSWORD from compose.yaml if unset."""
+    from cidb import names
+    from cidb.devstack import dev_test_password
+
+    env = dict(local.env)
+    if not target and not env.get(names.TEST_PASSWORD_ENV):
+        env[names.TEST_PASSWORD_ENV] = dev_test_password(project_dir())
+    return env
+
+
+@Db.subcommand("create")
+class DbCreate(cli.Application):
+    """Clone the migrated template into a new database and print its URL (for ROLE)."""
+
+    target = cli.Flag(
+        ["--env"], help="Only the environment's settings (CI_DB_HOST, CI_DB_PORT, passwords)"
+    )
+    role = cli.SwitchAttr(["--role"], str, default="ci_app", help="Role in the printed URL")
+
+    def main(self) -> int:
+        from cidb import clones
+
+        base = stack_settings("env" if self.target else "")
+        made = clones.create_clone(base, env=_clone_env(self.target))
+        print(clones.url(made, self.role))
+        return 0
+
+
+@Db.subcommand("drop")
+class DbDrop(cli.Application):
+    """Drop a clone made by `cidb db create` (only names starting with cidb_test_)."""
+
+    target = cli.Flag(["--env"], help="Only the environment's settings")
+
+    def main(self, name: str) -> int:
+        from cidb import clones
+
+        base = stack_settings("env" if self.target else "")
+        clones.drop_clone(base, name, env=_clone_env(self.target))
+        return 0
+
+
 @Cidb.subcommand("sbom")
 class Sbom(cli.Application):
     """Write a CycloneDX JSON SBOM of each image's packages (default: ./sbom/)."""

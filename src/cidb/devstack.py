@@ -45,3 +45,12 @@ def dev_passwords(project: Path) -> dict[str, str]:
 def dev_settings(project: Path, env: Mapping[str, str] | None = None) -> Settings:
     """Settings for the local stack: the environment first, compose.yaml's defaults after."""
     return Settings.from_env(os.environ if env is None else env, defaults=dev_passwords(project))
+
+
+def dev_test_password(project: Path) -> str:
+    """CI_TEST_PASSWORD's development default, from compose.yaml's db service."""
+    for line in (project / "compose.yaml").read_text(encoding="utf-8").splitlines():
+        match = ENTRY.match(line)
+        if match and match.group(1) == "CI_TEST_PASSWORD":
+            return match.group(2)
+    raise ValueError("compose.yaml sets no CI_TEST_PASSWORD: ${CI_TEST_PASSWORD:-default}")

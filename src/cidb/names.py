@@ -7,10 +7,22 @@ from collections.abc import Mapping
 
 DB_IMAGE = "ci-db:17"
 POOLER_IMAGE = "ci-db-pgbouncer:17"
+# The CI variant (Dockerfile target ci): migrated at build, a template to clone per test.
+CI_IMAGE = "ci-db:17-ci"
+DB_TARGET = "postgres"
+CI_TARGET = "ci"
+# In the ci image: the database every test database is cloned from, and the role that clones.
+TEMPLATE_DATABASE = "contextinject_template"
+TEST_ROLE = "ci_test"
+TEST_PASSWORD_ENV = "CI_TEST_PASSWORD"
 DATABASE = "contextinject"
 # The same overrides compose.yaml honours, so two checkouts can build side by side.
 DB_IMAGE_ENV = "CI_DB_IMAGE"
 POOLER_IMAGE_ENV = "CI_DB_POOLER_IMAGE"
+CI_IMAGE_ENV = "CI_DB_CI_IMAGE"
+# Which Dockerfile target the test suite builds as CI_DB_IMAGE (postgres, or ci to run the
+# schema, RLS and role suites against the CI variant).
+DB_TARGET_ENV = "CI_DB_TARGET"
 
 
 def db_image(env: Mapping[str, str] | None = None) -> str:
@@ -21,3 +33,16 @@ def db_image(env: Mapping[str, str] | None = None) -> str:
 def pooler_image(env: Mapping[str, str] | None = None) -> str:
     """The PgBouncer image tag: CI_DB_POOLER_IMAGE, else the contract's ci-db-pgbouncer:17."""
     return (os.environ if env is None else env).get(POOLER_IMAGE_ENV) or POOLER_IMAGE
+
+
+def ci_image(env: Mapping[str, str] | None = None) -> str:
+    """The CI variant's tag: CI_DB_CI_IMAGE, else the contract's ci-db:17-ci."""
+    return (os.environ if env is None else env).get(CI_IMAGE_ENV) or CI_IMAGE
+
+
+def db_target(env: Mapping[str, str] | None = None) -> str:
+    """The Dockerfile target built as the database image: CI_DB_TARGET (postgres or ci)."""
+    target = (os.environ if env is None else env).get(DB_TARGET_ENV) or DB_TARGET
+    if target not in (DB_TARGET, CI_TARGET):
+        raise ValueError(f"{DB_TARGET_ENV}={target!r}: use {DB_TARGET} or {CI_TARGET}")
+    return target

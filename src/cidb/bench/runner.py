@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cidb.bench import (
+    ci,
     migrate_job,
     migration,
     plots,
@@ -38,6 +39,7 @@ SCENARIOS: dict[str, Scenario] = {
     "migrate-job": migrate_job.run,
     "startup": startup.run,
     "seed": seed.run,
+    "ci": ci.run,
 }
 
 

@@ -1,0 +1,159 @@
+"""CI mode (docs/ci.md): cold start to healthy of ci-db:17-ci vs ci-db:17 and vs a plain
+PostgreSQL 17 from the same Debian packages; a fresh database per test: a clone of the
+template vs a new database migrated from scratch vs truncating the application tables."""
+
+from __future__ import annotations
+
+import statistics
+import time
+import uuid
+
+import psycopg
+from plumbum import local
+from psycopg import sql
+
+from cidb import clones, names, roles
+from cidb.bench.core import Metric, Result, step
+from cidb.compose import project_dir
+from cidb.containers import DOCKER, HEALTHCHECK, run_container, wait_until
+from cidb.settings import Settings
+
+# The same packages as ci-db:17 (it is that image), no schema, no entrypoint: initdb at start,
+# as a bare image does, then PostgreSQL on TCP; ready when pg_isready passes over TCP.
+PLAIN_COMMAND = (
+    "initdb -D /tmp/plain -U postgres --auth=trust >/dev/null"
+    " && exec postgres -D /tmp/plain -c listen_addresses=127.0.0.1"
+)
+PLAIN_READY = "pg_isready -q -h 127.0.0.1 -p 5432"
+# In a ci container, the entrypoint's own functions make a database the way a start makes
+# contextinject: the init scripts as the superuser, then the whole plan as ci_migrator.
+FROM_SCRATCH = (
+    ". /usr/local/bin/docker-entrypoint.sh && docker_setup_env && psql_super -d postgres"
+    ' --set db="$SCRATCH_DB" <<<\'CREATE DATABASE :"db"\' && docker_run_own_init "$SCRATCH_DB"'
+    " && POSTGRES_DB=$SCRATCH_DB docker_deploy_schema 2>/dev/null"
+)
+
+
+def build_ci_image() -> str:
+    """ci-db:17-ci from this checkout (its stages are ci-db:17's, so mostly cached)."""
+    image = names.ci_image()
+    local["docker"]["build", "--quiet", "-t", image, "--target", "ci", str(project_dir())](
+        timeout=1800
+    )
+    return image
+
+
+def env() -> dict[str, str]:
+    passwords = {var: uuid.uuid4().hex for var in roles.password_env().values()}
+    return {
+        **passwords,
+        "POSTGRES_PASSWORD": uuid.uuid4().hex,
+        "CI_TEST_PASSWORD": uuid.uuid4().hex,
+    }
+
+
+def cold_start(image: str, *, plain: bool = False) -> float:
+    """Seconds from `docker run` until the readiness check first passes inside (polled 0.2 s):
+    the image's healthcheck, or for PLAIN pg_isready over TCP."""
+    extra = ["--entrypoint", "bash"] if plain else []
+    command = ("-c", PLAIN_COMMAND) if plain else ()
+    ready = PLAIN_READY.split() if plain else [HEALTHCHECK]
+    start = time.monotonic()
+    db = run_container(image, env=env(), prefix="cidb-bench", label="cidb-bench=1",
+                       extra=extra, command=command)  # fmt: skip
+    try:
+        wait_until(
+            lambda: int(DOCKER["exec", db.name, *ready].run(retcode=None)[0]) == 0,
+            300,
+            lambda: f"{image} not ready:\n{db.logs(tail=30)}",
+            interval=0.2,
+        )
+        return time.monotonic() - start
+    finally:
+        db.remove()
+
+
+def per_test(image: str, rounds: int) -> tuple[list[float], list[float], list[float], list[float]]:
+    """ms per fresh database: clone FILE_COPY, clone WAL_LOG, migrate from scratch, TRUNCATE."""
+    environment = env()
+    db = run_container(image, env=environment, prefix="cidb-bench", label="cidb-bench=1")
+    try:
+        db.wait_ready()
+        environment |= {"CI_DB_HOST": "127.0.0.1", "CI_DB_PORT": str(db.port(5432))}
+        base = Settings.from_env(environment)
+        file_copy: list[float] = []
+        wal_log: list[float] = []
+        scratch: list[float] = []
+        truncate: list[float] = []
+        work = clones.create_clone(base, env=environment)
+        with (
+            psycopg.connect(work.conninfo("ci_migrator"), autocommit=True) as owner,
+            clones.cloner(base, environment) as cloner,
+        ):
+            listed = owner.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
+            ).fetchall()
+            tables = [row[0] for row in listed]
+            truncate_all = sql.SQL("TRUNCATE {} CASCADE").format(
+                sql.SQL(", ").join(sql.Identifier("public", t) for t in tables)
+            )
+            for index in range(rounds):
+                step(f"round {index + 1}/{rounds}: clone x2, from scratch, truncate")
+                # Each timing starts from a clean checkpoint: FILE_COPY's own checkpoint would
+                # otherwise also flush whatever the previous step left dirty.
+                for strategy, sink in (("FILE_COPY", file_copy), ("WAL_LOG", wal_log)):
+                    db.psql("CHECKPOINT")
+                    start = time.perf_counter()
+                    made = clones.create_clone(base, strategy=strategy, conn=cloner)
+                    sink.append((time.perf_counter() - start) * 1000)
+                    clones.drop_clone(base, made.database, conn=cloner)
+                scratch_db = f"scratch_{uuid.uuid4().hex[:8]}"
+                db.psql("CHECKPOINT")
+                start = time.perf_counter()
+                db.exec("bash", "-c", FROM_SCRATCH, env={**environment, "SCRATCH_DB": scratch_db})
+                scratch.append((time.perf_counter() - start) * 1000)
+                db.psql(f'DROP DATABASE "{scratch_db}"', database="postgres")
+                db.psql("CHECKPOINT")
+                start = time.perf_counter()
+                owner.execute(truncate_all)
+                truncate.append((time.perf_counter() - start) * 1000)
+        clones.drop_clone(base, work.database, env=environment)
+        if len(tables) != 11:
+            step(f"note: {len(tables)} application tables (expected 11)")
+        return file_copy, wal_log, scratch, truncate
+    finally:
+        db.remove()
+
+
+def run(settings: Settings, quick: bool = False) -> Result:
+    del settings  # starts its own containers
+    from cidb.names import db_image
+
+    step("building ci-db:17-ci")
+    ci_image = build_ci_image()
+    rounds = 1 if quick else 3
+    ci, full, plain = [], [], []
+    for index in range(rounds):
+        step(f"round {index + 1}/{rounds}: cold start ci, ci-db:17, plain PostgreSQL 17")
+        ci.append(cold_start(ci_image))
+        full.append(cold_start(db_image()))
+        plain.append(cold_start(db_image(), plain=True))
+    file_copy, wal_log, scratch, truncate = per_test(ci_image, 2 if quick else 10)
+    med = statistics.median
+    result = Result("ci", "ci-db:17-ci / a clone", "ci-db:17, plain PG 17 / other fresh DBs")
+    result.metrics += [
+        Metric("cold start: ci vs ci-db:17 (goal <= 0.25)", med(ci), med(full), "s"),
+        Metric("cold start: ci vs plain PG 17 (goal <= 1.0)", med(ci), med(plain), "s"),
+        Metric("fresh DB: clone vs migrate (goal <= 0.05)", med(file_copy), med(scratch), "ms"),
+        Metric("fresh DB: clone vs truncate 11 (goal <= 1)", med(file_copy), med(truncate), "ms"),
+        Metric("clone: FILE_COPY vs WAL_LOG", med(file_copy), med(wal_log), "ms"),
+    ]
+    result.notes += [
+        f"absolute: a clone (FILE_COPY) takes {med(file_copy):.1f} ms median on this machine"
+        " (CREATE DATABASE and its grants on an open ci_test session, as the pytest plugin does)",
+        "cold start = `docker run` to the first passing healthcheck (TCP up, plan deployed);"
+        " plain = ci-db:17's packages with initdb at start and no schema (pg_isready over TCP)",
+        "migrate = CREATE DATABASE + the init scripts + the whole Sqitch plan, by the entrypoint's"
+        " own functions via docker exec; truncate = TRUNCATE of every public table as ci_owner",
+    ]
+    return result
