@@ -186,7 +186,9 @@ def test_readonly_cannot_write_in_a_clone(on: Any) -> None:
 def test_plugin_isolates_parallel_tests(ci_env: dict[str, str], tmp_path: Path) -> None:
     """pytest -n 2 on tests/plugin_suite: two tests writing the same rows never see each other."""
     suite = ROOT / "tests" / "plugin_suite"
-    env = {**os.environ, **ci_env, "CIDB_PLUGIN_BARRIER": str(tmp_path)}
+    # The outer run's PYTEST_ADDOPTS (.ci/run sets -q) would make this one print no summary.
+    outer = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
+    env = {**outer, **ci_env, "CIDB_PLUGIN_BARRIER": str(tmp_path)}
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-n", "2", "-q", "-c", str(suite / "pytest.ini"),
          "--rootdir", str(suite), str(suite)],
