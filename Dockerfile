@@ -104,6 +104,8 @@ ARG PGAUDIT_VERSION=17.1-1
 ARG DBD_PG_VERSION=3.18.0-1+b3
 # setpriv, for dropping root when a user starts the image with --user root.
 ARG UTIL_LINUX_VERSION=2.41.5-0+deb13u1
+# Backups and WAL archiving (docs/backup.md); idle unless a PGBACKREST_REPO* variable is set.
+ARG PGBACKREST_VERSION=2.55.1-1
 RUN set -eux; \
     # The package must not create a cluster of its own: the entrypoint owns initdb.
     mkdir -p /etc/postgresql-common/createcluster.d; \
@@ -117,13 +119,19 @@ RUN --mount=type=bind,from=pgvector-build,source=/out,target=/tmp/pgvector \
         "/tmp/pgvector/postgresql-${PG_MAJOR}-pgvector_${PGVECTOR_DEB_VERSION}_$(dpkg --print-architecture).deb" \
         "postgresql-${PG_MAJOR}-pgaudit=${PGAUDIT_VERSION}" \
         "sqitch=${SQITCH_VERSION}" "libdbd-pg-perl=${DBD_PG_VERSION}" \
-        "util-linux=${UTIL_LINUX_VERSION}"; \
+        "util-linux=${UTIL_LINUX_VERSION}" "pgbackrest=${PGBACKREST_VERSION}"; \
     rm -rf /var/lib/apt/lists/*; \
     # Refuse a silent downgrade: the CVE fix is the reason this image builds pgvector itself.
     dpkg --compare-versions "$(dpkg-query -W -f '${Version}' postgresql-${PG_MAJOR}-pgvector)" ge 0.8.2; \
     mkdir -p /var/run/postgresql /etc/postgresql/conf.d /docker-entrypoint-initdb.d; \
     chown -R postgres:postgres /var/run/postgresql /etc/postgresql/conf.d; \
-    chmod 3777 /var/run/postgresql
+    chmod 3777 /var/run/postgresql; \
+    # The config is written at start from PGBACKREST_* (secrets included): postgres-only dirs,
+    # and no packaged sample config to be read by mistake.
+    rm -f /etc/pgbackrest.conf; \
+    mkdir -p /etc/pgbackrest /var/lib/pgbackrest /var/spool/pgbackrest /var/log/pgbackrest; \
+    chown postgres:postgres /etc/pgbackrest /var/lib/pgbackrest /var/spool/pgbackrest /var/log/pgbackrest; \
+    chmod 0700 /etc/pgbackrest /var/lib/pgbackrest /var/spool/pgbackrest
 
 ENV PG_MAJOR=${PG_MAJOR} \
     PATH=/usr/lib/postgresql/${PG_MAJOR}/bin:$PATH \
@@ -139,8 +147,8 @@ COPY src/cidb/roles.json /usr/share/ci-db/roles.json
 COPY sqitch/ /usr/share/ci-db/sqitch/
 # The development seed: run only when CI_DB_DEV_SEED=1 (compose.yaml), never by default.
 COPY seed/ /usr/share/ci-db/seed/
-COPY docker/docker-entrypoint.sh docker/ci-db-healthcheck docker/ci-db-migrate /usr/local/bin/
-COPY docker/scram-verifier-matches docker/tls.sh docker/ci-db-sqitch-registry /usr/local/lib/ci-db/
+COPY docker/docker-entrypoint.sh docker/ci-db-healthcheck docker/ci-db-migrate docker/ci-db-backup /usr/local/bin/
+COPY docker/scram-verifier-matches docker/tls.sh docker/backup.sh docker/ci-db-sqitch-registry /usr/local/lib/ci-db/
 
 # Numeric, so Kubernetes' runAsNonRoot can verify it (uid 999 = postgres, as in the official image).
 USER 999:999

@@ -31,6 +31,8 @@ readonly CI_DB_LIB
 . "$CI_DB_LIB/file-env.sh"
 # shellcheck source=docker/tls.sh
 . "$CI_DB_LIB/tls.sh"
+# shellcheck source=docker/backup.sh
+. "$CI_DB_LIB/backup.sh"
 
 # SECRET_VARS and ROLE_OF_VAR (CI_APP_PASSWORD -> ci_app) from the manifest. Perl is in the
 # image for Sqitch, and JSON::PP is part of it.
@@ -96,6 +98,10 @@ docker_memory_args() {
 
 docker_create_db_directories() {
 	mkdir -p "$PGDATA" "$SOCKET_DIR"
+	# A socket directory on a volume (compose shares it with the backup job) can keep a lock
+	# file from a killed server, whose PID may be alive in this container; PGDATA's own
+	# postmaster.pid is what keeps two servers off one cluster.
+	rm -f "$SOCKET_DIR"/.s.PGSQL.*.lock
 	chmod 0700 "$PGDATA" 2>/dev/null || true
 	if [[ $(id -u) -eq 0 ]]; then
 		chown -R postgres:postgres "$PGDATA" "$SOCKET_DIR"
@@ -137,10 +143,11 @@ docker_write_hba() {
 # The user's own "-c name=value" arguments apply to the start-up server too, as in the official
 # image: a different shared_preload_libraries, say, changes what the init scripts may create.
 temp_server_start() {
-	local user_args=""
+	local user_args="" archive_args=""
 	(($# == 0)) || user_args=$(printf '%q ' "$@")
+	((${#ARCHIVE_ARGS[@]} == 0)) || archive_args=$(printf '%q ' "${ARCHIVE_ARGS[@]}")
 	pg_ctl -D "$PGDATA" -w -t 600 -l "$PGDATA/ci-db-startup.log" start \
-		-o "-c config_file=$CONFIG_FILE ${MEMORY_ARGS[*]} $user_args -c listen_addresses='' -p ${PGPORT:-5432}" >/dev/null ||
+		-o "-c config_file=$CONFIG_FILE ${MEMORY_ARGS[*]} $archive_args$user_args -c listen_addresses='' -p ${PGPORT:-5432}" >/dev/null ||
 		{ cat "$PGDATA/ci-db-startup.log" >&2; die "the start-up server did not start"; }
 }
 
@@ -356,6 +363,7 @@ _main() {
 	docker_setup_env
 	docker_memory_args
 	docker_tls_args
+	backup_setup
 	docker_create_db_directories
 	local fresh=false
 	if [[ ! -s $PGDATA/PG_VERSION ]]; then
@@ -366,6 +374,7 @@ _main() {
 	printf '%s\n' "$POSTGRES_DB" >"$RUNTIME_DB_FILE"
 
 	temp_server_start "${@:2}"
+	backup_stanza_create
 	$fresh && docker_create_database
 	docker_run_own_init
 	docker_schema_at_start
@@ -390,9 +399,10 @@ _main() {
 	temp_server_stop
 	# CI_TEST_PASSWORD too outside ci mode: compose passes it to either image.
 	unset "${SECRET_VARS[@]}" CI_TEST_PASSWORD
+	backup_forget_env
 
 	log "ready: starting PostgreSQL"
-	exec "$1" -c "config_file=$CONFIG_FILE" "${MEMORY_ARGS[@]}" "${TLS_ARGS[@]}" "${@:2}"
+	exec "$1" -c "config_file=$CONFIG_FILE" "${MEMORY_ARGS[@]}" "${TLS_ARGS[@]}" "${ARCHIVE_ARGS[@]}" "${@:2}"
 }
 
 if ! (return 0 2>/dev/null); then
