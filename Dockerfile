@@ -138,7 +138,11 @@ ENV PG_MAJOR=${PG_MAJOR} \
     PGDATA=/var/lib/postgresql/data \
     POSTGRES_DB=contextinject \
     CI_DB_SHARE=/usr/share/ci-db
-RUN mkdir -p "$PGDATA" && chown postgres:postgres "$PGDATA" && chmod 0700 "$PGDATA"
+# restore: where `cidb restore` mounts the volume it restores into (src/cidb/backup.py); a new
+# volume takes this directory's owner.
+RUN mkdir -p "$PGDATA" /var/lib/postgresql/restore && \
+    chown postgres:postgres "$PGDATA" /var/lib/postgresql/restore && \
+    chmod 0700 "$PGDATA" /var/lib/postgresql/restore
 
 COPY postgresql.conf /etc/postgresql/postgresql.conf
 COPY initdb/ /usr/share/ci-db/initdb/

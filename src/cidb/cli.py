@@ -411,6 +411,16 @@ class Sizes(cli.Application):
         sizes.main()
 
 
+for _name, _class in (
+    ("backup", "Backup"),
+    ("backups", "Backups"),
+    ("backup-check", "BackupCheck"),
+    ("restore", "Restore"),
+    ("restore-drill", "RestoreDrill"),
+):
+    Cidb.subcommand(_name, f"cidb.backup_cli.{_class}")
+
+
 def main() -> None:
     """The console script (see cidb.console, which checks that the [dev] extra is there)."""
     Cidb.run()
