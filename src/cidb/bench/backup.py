@@ -8,6 +8,7 @@ volume of its own with the image's backup defaults, and removed at the end."""
 from __future__ import annotations
 
 import functools
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -77,23 +78,27 @@ def time_basebackup(db: Container, form: str) -> float:
     return taken
 
 
-def throughput(primary: Primary, rounds: int) -> dict[str, list[float]]:
-    """Seconds per full backup of each contender, in an order that rotates every round."""
+def throughput(primary: Primary, rounds: int) -> tuple[dict[str, list[float]], list[float]]:
+    """Seconds per full backup of each contender, in an order that rotates every round, and
+    the machine's 1-minute load average after each round (CPU-bound pgBackRest feels it most)."""
     allow_basebackup(primary.db)
     contenders: dict[str, Callable[[], float]] = {PGBACKREST: lambda: time_pgbackrest(primary.db)}
     for form in BASEBACKUPS:
         contenders[form] = functools.partial(time_basebackup, primary.db, form)
     names = list(contenders)
     taken: dict[str, list[float]] = {name: [] for name in names}
+    loads = []
     for index in range(rounds):
         shift = index % len(names)
         for name in names[shift:] + names[:shift]:
             taken[name].append(contenders[name]())
+        loads.append(os.getloadavg()[0])
         step(
             f"backup round {index + 1}/{rounds}: "
             + ", ".join(f"{name} {taken[name][-1]:.1f} s" for name in names)
+            + f" (load average {loads[-1]:.1f})"
         )
-    return taken
+    return taken, loads
 
 
 @dataclass
@@ -133,7 +138,7 @@ def spread(samples: list[float]) -> str:
 
 
 def throughput_findings(
-    taken: dict[str, list[float]], cluster: float, largest: float
+    taken: dict[str, list[float]], loads: list[float], cluster: float, largest: float
 ) -> tuple[list[Metric], list[str]]:
     """MiB/s of each contender (the same CLUSTER MiB over each one's seconds)."""
     med = statistics.median
@@ -167,7 +172,8 @@ def throughput_findings(
         " OS user inside the same container, plain format with -X stream (its default form),"
         " and as a zstd:3 compressed tar (-Ft -X stream --compress=client-zstd:3); each writes to"
         " a volume on the same disk; times are `docker exec` wall time; the contenders' order"
-        " rotates every round",
+        f" rotates every round; 1-minute load average after each round {spread(loads)} on"
+        f" {os.cpu_count()} cores",
     ]
     return metrics, notes
 
@@ -206,7 +212,7 @@ def run(settings: Settings, quick: bool = False) -> Result:
             create_documents(primary.db)
             step(f"{primary.db.name}: {rows} documents (text + 1024-dim vector)")
             fill(primary.db, 1, rows)
-        taken = throughput(big, backup_rounds)
+        taken, loads = throughput(big, backup_rounds)
         big_mib, largest_mib = cluster_mib(big.db), largest_file_mib(big.db)
         small_restores, big_restores = restores(small, big, restore_rounds)
         small_mib = cluster_mib(small.db)
@@ -221,7 +227,7 @@ def run(settings: Settings, quick: bool = False) -> Result:
         "pg_basebackup / the smaller DB / archive_timeout",
     )
     for metrics, notes in (
-        throughput_findings(taken, big_mib, largest_mib),
+        throughput_findings(taken, loads, big_mib, largest_mib),
         restore_findings(small_restores, big_restores, small_mib, big_mib),
         (recovery_point.metrics(losses), recovery_point.notes(losses)),
     ):
