@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cidb.bench import (
+    backup,
     ci,
     migrate_job,
     migration,
@@ -40,6 +41,7 @@ SCENARIOS: dict[str, Scenario] = {
     "startup": startup.run,
     "seed": seed.run,
     "ci": ci.run,
+    "backup": backup.run,
 }
 
 
