@@ -45,6 +45,10 @@ backup_repo_defaults() {
 	local n=$1 type_var="PGBACKREST_REPO${1}_TYPE"
 	printf 'repo%s-retention-full=%s\n' "$n" "${CI_DB_BACKUP_RETENTION_FULL:-2}"
 	printf 'repo%s-retention-diff=%s\n' "$n" "${CI_DB_BACKUP_RETENTION_DIFF:-6}"
+	# Small files bundled (one write and sync per bundle, not per file: a full backup of a small
+	# database took half the time), and block incremental: an incremental of a big table stores
+	# the changed blocks, not the whole 1 GiB segment.
+	printf 'repo%s-bundle=y\nrepo%s-block=y\n' "$n" "$n"
 	case ${!type_var:-posix} in
 	s3) printf 'repo%s-s3-uri-style=path\nrepo%s-path=/ci-db\n' "$n" "$n" ;;
 	posix) printf 'repo%s-path=/var/lib/pgbackrest\n' "$n" ;;
@@ -76,7 +80,7 @@ backup_write_config() {
 	defaults=$(
 		printf '%s\n' "archive-async=y" "spool-path=$BACKUP_SPOOL" "lock-path=$BACKUP_LOCK_PATH" \
 			"log-level-console=info" "log-level-stderr=warn" "log-level-file=off" \
-			"process-max=${CI_DB_BACKUP_PROCESSES:-2}" "compress-type=zst" "compress-level=3" \
+			"process-max=${CI_DB_BACKUP_PROCESSES:-2}" "compress-type=zst" "compress-level=1" \
 			"start-fast=y" "archive-timeout=60" "io-timeout=30" "db-timeout=60"
 		for n in $(backup_repos); do backup_repo_defaults "$n"; done
 	)
