@@ -61,7 +61,7 @@ class Primary:
 
 
 def primary_env(archive_timeout: str) -> dict[str, str]:
-    """The image's backup defaults (zst 1, bundles, block incremental, 2 processes, async) on posix."""
+    """The image's backup defaults (zst 1, bundles, block incremental, async) on posix."""
     return {
         "POSTGRES_PASSWORD": uuid.uuid4().hex,
         "CI_MIGRATOR_PASSWORD": uuid.uuid4().hex,
