@@ -113,8 +113,12 @@ class Writer:
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
         wait_until(
-            lambda: len(self.acknowledged) >= 3, timeout=60, what="the writer's first commits"
+            lambda: len(self.acknowledged) >= 3 or self.error is not None,
+            timeout=60,
+            failure=lambda: f"the writer committed {len(self.acknowledged)} rows in 60 s",
         )
+        if self.error is not None:
+            raise AssertionError(f"the writer failed: {self.error}")
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -138,7 +142,9 @@ def restored_server(
     """SOURCE's backup restored (to TARGET) into a new volume, then served by a new container."""
     volume = create_volume("cidb-restore")
     try:
-        result = backup.restore(source.name, volume, target=target, archive=archive, repo=repo)
+        result = backup.restore(
+            source.name, volume, target=target or backup.Target(), archive=archive, repo=repo
+        )
         server = run_container(
             source.inspect()["Config"]["Image"],
             env=env or db_env(),
