@@ -95,6 +95,10 @@ class S3Server:
 
     def answers(self) -> bool:
         """An S3 ListBuckets over verified TLS from the host, through the published port."""
+        if not self.container.running():
+            raise AssertionError(
+                f"S3 server {self.container.name} exited:\n{self.container.logs()}"
+            )
         url = f"https://127.0.0.1:{self.container.port(PORT)}/"
         try:
             with urllib.request.urlopen(url, context=self._tls(), timeout=5) as response:
