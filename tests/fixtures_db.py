@@ -84,3 +84,7 @@ def _sweep_leftovers(request: pytest.FixtureRequest) -> Iterator[None]:
     vols = docker("volume", "ls", "-q", "--filter", f"label={SESSION_LABEL}").split()
     if vols:
         docker("volume", "rm", "-f", *vols, retcode=None)
+    # Networks last: none can be removed while a container is still attached.
+    nets = docker("network", "ls", "-q", "--filter", f"label={SESSION_LABEL}").split()
+    if nets:
+        docker("network", "rm", *nets, retcode=None)

@@ -74,7 +74,11 @@ def insert_events(db: Container, first: int, count: int) -> None:
 
 def switch_wal_and_wait(db: Container, timeout: float = 60) -> str:
     """Close the current WAL segment and wait until the server has archived it."""
-    segment = db.psql("SELECT pg_walfile_name(pg_switch_wal())")
+    # With no WAL since the last switch (archive_timeout's may come just before ours),
+    # pg_switch_wal() does nothing and returns the open segment's first byte, which
+    # pg_walfile_name (PostgreSQL 17) names as that open segment, never archived while the
+    # server idles. The byte before is in the segment that holds everything written.
+    segment = db.psql("SELECT pg_walfile_name(pg_switch_wal() - 1)")
 
     def archived() -> bool:
         last = db.psql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")
@@ -113,8 +117,12 @@ class Writer:
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
         wait_until(
-            lambda: len(self.acknowledged) >= 3, timeout=60, what="the writer's first commits"
+            lambda: len(self.acknowledged) >= 3 or self.error is not None,
+            timeout=60,
+            failure=lambda: f"the writer committed {len(self.acknowledged)} rows in 60 s",
         )
+        if self.error is not None:
+            raise AssertionError(f"the writer failed: {self.error}")
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -138,7 +146,9 @@ def restored_server(
     """SOURCE's backup restored (to TARGET) into a new volume, then served by a new container."""
     volume = create_volume("cidb-restore")
     try:
-        result = backup.restore(source.name, volume, target=target, archive=archive, repo=repo)
+        result = backup.restore(
+            source.name, volume, target=target or backup.Target(), archive=archive, repo=repo
+        )
         server = run_container(
             source.inspect()["Config"]["Image"],
             env=env or db_env(),
