@@ -148,8 +148,14 @@ def volume_fingerprint(image: str, volume: str) -> str:
     return in_volume(image, volume, "cd /v && find . -type f -exec md5sum {} + | sort")
 
 
-def switch_wal_and_wait(db: Container, timeout: float = 60) -> str:
-    """Close the current WAL segment and wait until the server has archived it."""
+def switch_wal_and_wait(db: Container, timeout: float = 150) -> str:
+    """Close the current WAL segment and wait until the server has archived it.
+
+    Seconds are usual, but pgBackRest's asynchronous push can give up on a segment at its
+    archive-timeout (60 s) and leave it to the server's retry (pgbackrest issue 1961). Once in
+    these tests, on a loaded machine, a segment waited over 60 s with no archive error in the
+    server's log: the deadline leaves room for that retry, and a miss prints archive_report().
+    """
     segment = db.psql("SELECT pg_walfile_name(pg_switch_wal())")
 
     def archived() -> bool:
@@ -159,9 +165,28 @@ def switch_wal_and_wait(db: Container, timeout: float = 60) -> str:
     wait_until(
         archived,
         timeout=timeout,
-        failure=lambda: f"WAL segment {segment} was not archived:\n{db.logs(tail=40)}",
+        failure=lambda: f"WAL segment {segment} was not archived:\n{archive_report(db)}",
     )
     return segment
+
+
+def archive_report(db: Container) -> str:
+    """What the server and pgBackRest say about archiving: for a wait that ran out."""
+    stats = db.psql("SELECT * FROM pg_stat_archiver")
+    ready = db.psql("SELECT string_agg(name, ' ' ORDER BY name) FROM pg_ls_archive_statusdir()")
+    _, spool, _ = db.exec_result("ls", "-lR", "/var/spool/pgbackrest")
+    _, processes, _ = db.exec_result("ps", "-eo", "pid,etime,args")
+    # The server's log without its connection chatter.
+    lines = [
+        line
+        for line in db.logs().splitlines()
+        if not any(w in line for w in ("connection ", "disconnection:"))
+    ]
+    log = "\n".join(lines[-60:])
+    return (
+        f"pg_stat_archiver: {stats}\narchive_status: {ready}\nspool:\n{spool}\n"
+        f"processes:\n{processes}\nlog:\n{log}"
+    )
 
 
 @dataclass
