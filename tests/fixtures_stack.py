@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -25,9 +25,9 @@ STACK_PASSWORDS = dev_passwords(ROOT)
 class Stack:
     """A compose project of this checkout, on ephemeral 127.0.0.1 ports."""
 
-    def __init__(self, project: str) -> None:
+    def __init__(self, project: str, env: Mapping[str, str] | None = None) -> None:
         self.project = project
-        self.env = {**STACK_PASSWORDS, "CI_DB_PORT": "0", "CI_DB_POOL_PORT": "0"}
+        self.env = {**STACK_PASSWORDS, "CI_DB_PORT": "0", "CI_DB_POOL_PORT": "0", **(env or {})}
 
     def compose(self, *args: str, retcode: int | None = 0) -> str:
         from plumbum import local
@@ -60,9 +60,10 @@ class Stack:
 
 
 @contextmanager
-def running_stack(project: str) -> Iterator[Stack]:
-    """A compose project up with `--wait` (logs printed if it fails), down with its volume after."""
-    running = Stack(project)
+def running_stack(project: str, env: Mapping[str, str] | None = None) -> Iterator[Stack]:
+    """A compose project up with `--wait` (logs printed if it fails), down with its volume after.
+    ENV: more variables for compose (COMPOSE_PROFILES, settings compose.yaml reads)."""
+    running = Stack(project, env)
     try:
         running.compose("up", "-d", "--wait", "--no-build")
     except Exception:

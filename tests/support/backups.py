@@ -5,12 +5,24 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from cidb import backup
-from support.docker import Container, create_volume, remove_volume, run_container, wait_until
+from cidb.containers import HEALTHCHECK
+from support.docker import (
+    DOCKER,
+    SESSION_LABEL,
+    Container,
+    DeadlinePassed,
+    create_volume,
+    docker,
+    remove_volume,
+    run_container,
+    unique_name,
+    wait_until,
+)
 
 # A short archive_timeout keeps drills quick; the tests still force every switch they rely on.
 ARCHIVE_TIMEOUT = "5s"
@@ -34,26 +46,26 @@ def db_env(**extra: str) -> dict[str, str]:
     }
 
 
-# Application tables and the probe table; sqitch's registry moves with every deploy, so it is
+# Application tables and the probe table, each with the md5 of its full contents (every column,
+# rows in a stable order), in one query; sqitch's registry moves with every deploy, so it is
 # left out of the fingerprint.
-_TABLES_SQL = """
-SELECT format('%I.%I', n.nspname, c.relname)
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
-  AND n.nspname IN ('public', 'drill')
+_DIGESTS_SQL = """
+SELECT t.name, (xpath('/row/d/text()', query_to_xml(format(
+    'SELECT coalesce(md5(string_agg(t::text, ''|'' ORDER BY t::text)), ''empty'') AS d FROM %s t',
+    t.name), false, true, '')))[1]::text
+FROM (
+    SELECT format('%I.%I', n.nspname, c.relname) AS name
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname IN ('public', 'drill')
+) t
 ORDER BY 1
 """
 
 
 def table_digests(db: Container) -> dict[str, str]:
     """md5 of each table's full contents (every column, rows in a stable order)."""
-    digests = {}
-    for table in db.psql(_TABLES_SQL).splitlines():
-        digests[table] = db.psql(
-            "SELECT coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), 'empty') "
-            f"FROM {table} t"
-        )
-    return digests
+    rows = [line.split("|") for line in db.psql(_DIGESTS_SQL).splitlines()]
+    return {name: digest for name, digest in rows}
 
 
 def create_probe(db: Container) -> None:
@@ -72,8 +84,78 @@ def insert_events(db: Container, first: int, count: int) -> None:
     )
 
 
-def switch_wal_and_wait(db: Container, timeout: float = 60) -> str:
-    """Close the current WAL segment and wait until the server has archived it."""
+def event_ids(db: Container) -> set[int]:
+    return {int(i) for i in db.psql("SELECT id FROM drill.events").split()}
+
+
+def next_event_id(db: Container) -> int:
+    return int(db.psql("SELECT coalesce(max(id), 0) + 1 FROM drill.events WHERE id < 1000000"))
+
+
+def amcheck_clean(db: Container) -> None:
+    """amcheck finds nothing: every B-tree index (with its heap) and every table's heap."""
+    db.psql("CREATE EXTENSION IF NOT EXISTS amcheck SCHEMA extensions")
+    checked = db.psql(
+        "SELECT count(extensions.bt_index_check(c.oid, true)) FROM pg_index i "
+        "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam "
+        "WHERE a.amname = 'btree' AND i.indisvalid AND c.relpersistence <> 't'"
+    )
+    assert int(checked) > 0
+    corrupt = db.psql(
+        "SELECT count(*) FROM pg_class c, LATERAL extensions.verify_heapam(c.oid) v "
+        "WHERE c.relkind IN ('r', 'm', 't') AND c.relpersistence <> 't'"
+    )
+    assert corrupt == "0"
+
+
+def tmpfs_volume(size: str) -> str:
+    """A volume of SIZE in memory, owned by the image's postgres user: a disk that fills up."""
+    name = unique_name("cidb-tmpfs")
+    docker(
+        "volume", "create", "--label", SESSION_LABEL, "--driver", "local",
+        "--opt", "type=tmpfs", "--opt", "device=tmpfs",
+        "--opt", f"o=size={size},uid=999,gid=999,mode=0700", name,
+    )  # fmt: skip
+    return name
+
+
+def in_volume(image: str, volume: str, script: str, *, read_only: bool = True) -> str:
+    """SCRIPT (sh) in a throwaway container of IMAGE with VOLUME at /v, no network."""
+    mount = f"{volume}:/v{':ro' if read_only else ''}"
+    return docker(
+        "run", "--rm", "--network", "none", "--entrypoint", "sh", "-v", mount, image, "-c", script
+    )
+
+
+def run_image(
+    image: str,
+    *command: str,
+    env: Mapping[str, str] | None = None,
+    volumes: Sequence[str] = (),
+) -> tuple[int, str, str]:
+    """`docker run --rm` IMAGE COMMAND, no network; (exit code, stdout, stderr)."""
+    args = ["run", "--rm", "--network", "none", "--label", SESSION_LABEL]
+    for key in env or {}:
+        args += ["-e", key]
+    for mount in volumes:
+        args += ["-v", mount]
+    code, out, err = DOCKER[(*args, image, *command)].with_env(**(env or {})).run(retcode=None)
+    return int(code), str(out), str(err)
+
+
+def volume_fingerprint(image: str, volume: str) -> str:
+    """Every file in VOLUME, by path and md5: equal fingerprints, untouched contents."""
+    return in_volume(image, volume, "cd /v && find . -type f -exec md5sum {} + | sort")
+
+
+def switch_wal_and_wait(db: Container, timeout: float = 150) -> str:
+    """Close the current WAL segment and wait until the server has archived it.
+
+    Seconds are usual, but pgBackRest's asynchronous push can give up on a segment at its
+    archive-timeout (60 s) and leave it to the server's retry (pgbackrest issue 1961). Once in
+    these tests, on a loaded machine, a segment waited over 60 s with no archive error in the
+    server's log: the deadline leaves room for that retry, and a miss prints archive_report().
+    """
     # With no WAL since the last switch (archive_timeout's may come just before ours),
     # pg_switch_wal() does nothing and returns the open segment's first byte, which
     # pg_walfile_name (PostgreSQL 17) names as that open segment, never archived while the
@@ -87,9 +169,28 @@ def switch_wal_and_wait(db: Container, timeout: float = 60) -> str:
     wait_until(
         archived,
         timeout=timeout,
-        failure=lambda: f"WAL segment {segment} was not archived:\n{db.logs(tail=40)}",
+        failure=lambda: f"WAL segment {segment} was not archived:\n{archive_report(db)}",
     )
     return segment
+
+
+def archive_report(db: Container) -> str:
+    """What the server and pgBackRest say about archiving: for a wait that ran out."""
+    stats = db.psql("SELECT * FROM pg_stat_archiver")
+    ready = db.psql("SELECT string_agg(name, ' ' ORDER BY name) FROM pg_ls_archive_statusdir()")
+    _, spool, _ = db.exec_result("ls", "-lR", "/var/spool/pgbackrest")
+    _, processes, _ = db.exec_result("ps", "-eo", "pid,etime,args")
+    # The server's log without its connection chatter.
+    lines = [
+        line
+        for line in db.logs().splitlines()
+        if not any(w in line for w in ("connection ", "disconnection:"))
+    ]
+    log = "\n".join(lines[-60:])
+    return (
+        f"pg_stat_archiver: {stats}\narchive_status: {ready}\nspool:\n{spool}\n"
+        f"processes:\n{processes}\nlog:\n{log}"
+    )
 
 
 @dataclass
@@ -134,6 +235,29 @@ class Writer:
 
 
 @contextmanager
+def served(
+    image: str, volume: str, env: Mapping[str, str] | None = None, volumes: tuple[str, ...] = ()
+) -> Iterator[Container]:
+    """A server of IMAGE on the cluster in VOLUME, healthy; removed afterwards."""
+    server = run_container(
+        image, env=env or db_env(), volumes=[f"{volume}:/var/lib/postgresql/data", *volumes]
+    )
+    healthcheck = DOCKER["exec", server.name, HEALTHCHECK]
+
+    def ready() -> bool:
+        if not server.running():
+            raise DeadlinePassed(f"{server.name} exited:\n{server.logs()}")
+        return int(healthcheck.run(retcode=None)[0]) == 0
+
+    try:
+        # The image's healthcheck, run every 0.2 s rather than on Docker's 5 s interval.
+        wait_until(ready, 240, lambda: f"{server.name} not ready:\n{server.logs(tail=50)}", 0.2)
+        yield server
+    finally:
+        server.remove()
+
+
+@contextmanager
 def restored_server(
     source: Container,
     *,
@@ -149,15 +273,7 @@ def restored_server(
         result = backup.restore(
             source.name, volume, target=target or backup.Target(), archive=archive, repo=repo
         )
-        server = run_container(
-            source.inspect()["Config"]["Image"],
-            env=env or db_env(),
-            volumes=[f"{volume}:/var/lib/postgresql/data", *volumes],
-        )
-        try:
-            server.wait_healthy()
+        with served(source.inspect()["Config"]["Image"], volume, env, volumes) as server:
             yield server, result
-        finally:
-            server.remove()
     finally:
         remove_volume(volume)
