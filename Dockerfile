@@ -106,9 +106,10 @@ ARG DBD_PG_VERSION=3.18.0-1+b3
 ARG UTIL_LINUX_VERSION=2.41.5-0+deb13u1
 # Backups and WAL archiving (docs/backup.md); idle unless a PGBACKREST_REPO* variable is set.
 ARG PGBACKREST_VERSION=2.55.1-1
-# PID 1, so that it, not the postmaster, reaps the orphans of archive_command (pgBackRest's async
-# archive-push daemon): the postmaster takes a child it does not know exiting non-zero for a
-# crashed backend and restarts the whole server (pgbackrest/pgbackrest#2016).
+# tini: PID 1 once the entrypoint execs the server, so that it, not the postmaster, reaps the
+# orphans of archive_command (pgBackRest's async archive-push daemon): the postmaster takes a
+# child it does not know exiting non-zero for a crashed backend and restarts the whole server
+# (pgbackrest/pgbackrest#2016).
 ARG TINI_VERSION=0.19.0-3+b8
 RUN set -eux; \
     # The package must not create a cluster of its own: the entrypoint owns initdb.
@@ -166,7 +167,7 @@ EXPOSE 5432
 STOPSIGNAL SIGINT
 HEALTHCHECK --interval=5s --timeout=5s --start-period=120s --retries=3 \
     CMD ["/usr/local/bin/ci-db-healthcheck"]
-ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/docker-entrypoint.sh"]
+ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]
 CMD ["postgres"]
 
 # ---------------------------------------------------------------------------------------------

@@ -402,7 +402,13 @@ _main() {
 	backup_forget_env
 
 	log "ready: starting PostgreSQL"
-	exec "$1" -c "config_file=$CONFIG_FILE" "${MEMORY_ARGS[@]}" "${TLS_ARGS[@]}" "${ARCHIVE_ARGS[@]}" "${@:2}"
+	# tini, not the postmaster, as PID 1: it reaps the orphans of archive_command (pgBackRest's
+	# async archive-push daemon), whose non-zero exit the postmaster would take for a crashed
+	# backend and restart the server (pgbackrest/pgbackrest#2016). Started here, not as the
+	# image's ENTRYPOINT: a process keeps the environment it was started with in
+	# /proc/<pid>/environ, and only from here on is it free of secrets. It passes SIGINT on.
+	exec /usr/bin/tini -- "$1" -c "config_file=$CONFIG_FILE" "${MEMORY_ARGS[@]}" "${TLS_ARGS[@]}" \
+		"${ARCHIVE_ARGS[@]}" "${@:2}"
 }
 
 if ! (return 0 2>/dev/null); then

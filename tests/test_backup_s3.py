@@ -14,9 +14,11 @@ from fixtures_db import FreshDb
 from support.backups import (
     ARCHIVE_TIMEOUT,
     Writer,
+    amcheck_clean,
     create_probe,
     db_env,
     insert_events,
+    next_event_id,
     posix_repo_env,
     restored_server,
     switch_wal_and_wait,
@@ -37,27 +39,6 @@ class S3Db:
     bucket: str
 
 
-def next_id(db: Container) -> int:
-    return int(db.psql("SELECT coalesce(max(id), 0) + 1 FROM drill.events"))
-
-
-def assert_amcheck_clean(db: Container) -> None:
-    """bt_index_check on every valid B-tree index, verify_heapam on every table: nothing found."""
-    db.psql("CREATE EXTENSION IF NOT EXISTS amcheck SCHEMA extensions")
-    checked = db.psql(
-        "SELECT count(*) FROM (SELECT extensions.bt_index_check(c.oid, true) "
-        "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-        "JOIN pg_am a ON a.oid = c.relam "
-        "WHERE a.amname = 'btree' AND i.indisvalid AND c.relpersistence <> 't') checked"
-    )
-    assert int(checked) > 0
-    corrupt = db.psql(
-        "SELECT count(*) FROM pg_class c, LATERAL extensions.verify_heapam(c.oid) v "
-        "WHERE c.relkind IN ('r', 'm', 't') AND c.relpersistence <> 't'"
-    )
-    assert corrupt == "0"
-
-
 @pytest.fixture(scope="module")
 def s3_db(module_fresh_db: FreshDb, s3: S3Server) -> S3Db:
     """A database archiving to a bucket of its own (keys as _FILE), with one full backup."""
@@ -75,7 +56,7 @@ def test_full_diff_and_incremental_backups_land_in_the_bucket_and_verify_clean(
     """Each kind of backup is listed on repo 1 and stored in the bucket; pgbackrest verify passes;
     the incremental one restores and passes the drill (amcheck, sqitch verify)."""
     db = s3_db.db
-    base = next_id(db)
+    base = next_event_id(db)
     insert_events(db, base, 20)
     backup.take_backup(db.name, "diff")
     insert_events(db, base + 20, 20)
@@ -114,7 +95,7 @@ def test_pitr_from_s3_restores_exactly_the_rows_committed_before_the_target(
     """To a time, an LSN or a named restore point: the first batch is there, the second is not,
     and amcheck finds nothing wrong."""
     db = s3_db.db
-    base = next_id(db)
+    base = next_event_id(db)
     insert_events(db, base, 30)
     expected = table_digests(db)
     target = _mark_target(db, kind)
@@ -129,7 +110,7 @@ def test_pitr_from_s3_restores_exactly_the_rows_committed_before_the_target(
         assert "repo1: restore backup set" in result.output
         assert table_digests(restored) == expected
         assert restored.psql("SELECT max(id) FROM drill.events") == str(base + 29)
-        assert_amcheck_clean(restored)
+        amcheck_clean(restored)
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +163,7 @@ def test_a_restore_from_either_repository_alone_gives_the_same_rows(
     """WAL reaches both repositories: restored from repo N only (backup and archive-get), the
     database holds every row committed before the last WAL switch."""
     db = two_repo_db.db
-    insert_events(db, next_id(db), 25)
+    insert_events(db, next_event_id(db), 25)
     expected = table_digests(db)
     switch_wal_and_wait(db)
 
