@@ -443,3 +443,25 @@ def test_with_a_repository_secrets_live_only_in_a_private_config_file(
     config = host.file("/etc/pgbackrest/pgbackrest.conf")
     assert (config.mode, config.user, config.group) == (0o600, "postgres", "postgres")
     assert f"repo1-cipher-pass={CIPHER_PASS}" in config.content_string
+
+
+def test_the_cli_checks_archiving_and_restores_to_a_named_point(
+    archiving_db: Container, volume: str
+) -> None:
+    """`cidb backup-check` then `cidb restore --to-name` into a volume of our own; a second
+    restore into that volume, now holding a cluster, is refused with exit 1 and the reason."""
+    db = archiving_db
+    base = next_event_id(db)
+    insert_events(db, base, 10)
+    expected = table_digests(db)
+    point = f"cli-{base}"
+    db.psql(f"SELECT pg_create_restore_point('{point}')")
+    insert_events(db, base + 10, 10)
+    assert "archiving works" in cidb()("backup-check", "--container", db.name, timeout=300)
+    restore = ["restore", "--container", db.name, "--volume", volume, "--no-archive"]
+    cidb()(*restore, "--to-name", point, timeout=600)
+    with served(image_of(db), volume) as restored:
+        assert table_digests(restored) == expected
+    code, _, err = cidb()[restore].run(retcode=None, timeout=600)
+    assert code == 1
+    assert "already holds data; refusing to overwrite it" in err
