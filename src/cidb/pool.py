@@ -1,18 +1,21 @@
 """psycopg pools sized per the spec, and the tenant-scoped transaction helper.
 
-The tenant travels as `set_config('app.tenant_id', $1, true)`: a bind parameter (SET takes
-none) and transaction-local, so behind PgBouncer's transaction pooling it can never leak to the
-next client of the same server connection.
+The tenant travels as `set_config('app.tenant_id', …, true)`: transaction-local, so behind
+PgBouncer's transaction pooling it can never leak to the next client of the same server
+connection. with_tenant sends it in the same message as the transaction's BEGIN (one simple
+query, the tenant a quoted literal of a UUID already parsed), so a tenant-scoped transaction
+costs no round trip more than an unscoped one.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from typing import Any, Literal
 
-from psycopg import AsyncConnection, Connection
+from psycopg import AsyncConnection, Connection, Error, sql
+from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from cidb.settings import Settings
@@ -26,6 +29,7 @@ IDLE_TIMEOUT_S = 20.0
 CONNECT_TIMEOUT_S = 10
 MAX_LIFETIME_S = 30 * 60.0
 SET_TENANT = "SELECT set_config('app.tenant_id', %s, true)"
+_BEGIN_FOR_TENANT = sql.SQL("BEGIN; SELECT pg_catalog.set_config('app.tenant_id', {}, true)")
 
 
 def tenant_uuid(tenant_id: object) -> str:
@@ -79,13 +83,45 @@ def build_async_pool(
     return AsyncConnectionPool(**kwargs)
 
 
+def begin_for_tenant(tenant: str) -> sql.Composed:
+    """BEGIN and the tenant in one simple query; TENANT is tenant_uuid()'s canonical text."""
+    return _BEGIN_FOR_TENANT.format(sql.Literal(tenant))
+
+
 @contextmanager
 def with_tenant(pool: ConnectionPool, tenant_id: object) -> Iterator[Connection[Any]]:
-    """A pooled connection inside a transaction whose app.tenant_id is TENANT_ID."""
+    """A pooled connection inside a transaction whose app.tenant_id is TENANT_ID; committed
+    when the block ends, rolled back if it raises.
+
+    psycopg would send its own BEGIN (a round trip) before the set_config (another): the
+    connection is in autocommit for the block, and the transaction is ours, opened together
+    with the tenant. Nested conn.transaction() blocks become savepoints, as in any transaction.
+    """
     tenant = tenant_uuid(tenant_id)
-    with pool.connection() as conn, conn.transaction():
-        conn.execute(SET_TENANT, (tenant,))
-        yield conn
+    with pool.connection() as conn:
+        autocommit = conn.autocommit
+        conn.autocommit = True
+        try:
+            conn.execute(begin_for_tenant(tenant))
+            try:
+                yield conn
+            except BaseException:
+                with suppress(Error):
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            _settle(conn, autocommit)
+
+
+def _settle(conn: Connection[Any], autocommit: bool) -> None:
+    """Back to the pool as it came: idle, autocommit as before (a broken one the pool drops)."""
+    if conn.closed:
+        return
+    with suppress(Error):
+        if conn.info.transaction_status != TransactionStatus.IDLE:
+            conn.execute("ROLLBACK")
+        conn.autocommit = autocommit
 
 
 @asynccontextmanager
@@ -94,6 +130,26 @@ async def async_with_tenant(
 ) -> AsyncIterator[AsyncConnection[Any]]:
     """The asyncio twin of with_tenant."""
     tenant = tenant_uuid(tenant_id)
-    async with pool.connection() as conn, conn.transaction():
-        await conn.execute(SET_TENANT, (tenant,))
-        yield conn
+    async with pool.connection() as conn:
+        autocommit = conn.autocommit
+        await conn.set_autocommit(True)
+        try:
+            await conn.execute(begin_for_tenant(tenant))
+            try:
+                yield conn
+            except BaseException:
+                with suppress(Error):
+                    await conn.execute("ROLLBACK")
+                raise
+            await conn.execute("COMMIT")
+        finally:
+            await _async_settle(conn, autocommit)
+
+
+async def _async_settle(conn: AsyncConnection[Any], autocommit: bool) -> None:
+    if conn.closed:
+        return
+    with suppress(Error):
+        if conn.info.transaction_status != TransactionStatus.IDLE:
+            await conn.execute("ROLLBACK")
+        await conn.set_autocommit(autocommit)
