@@ -1,5 +1,10 @@
 """RLS cost: the same indexed tenant query and insert as ci_app under RLS vs ci_admin with an
-explicit tenant filter (BYPASSRLS), interleaved in one run."""
+explicit tenant filter (BYPASSRLS), interleaved in one run, measured twice:
+
+- the policy alone: both sides send the same messages (BEGIN with a tenant setting in one,
+  the query, COMMIT), so only the policy differs;
+- the helper end to end: `with_tenant` on a pool vs the pool's own transaction with the filter.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,8 @@ import uuid
 
 import psycopg
 
-from cidb.bench.core import Result, interleaved, latency_metrics
+from cidb.bench.core import Metric, Result, interleaved, latency_metrics
+from cidb.pool import begin_for_tenant, build_pool, with_tenant
 from cidb.settings import Settings
 
 LIST_UNDER_RLS = (
@@ -23,6 +29,19 @@ INSERT = (
     " content_hash) VALUES (%s, %s, 'direct-upload', 'bench', 'text/plain', repeat('0', 64))"
 )
 SET_TENANT = "SELECT set_config('app.tenant_id', %s, true)"
+POLICY_GOAL = 0.95
+HELPER_GOAL = 0.90
+
+
+def throughput(label: str, goal: float, variant: list[float], baseline: list[float]) -> Metric:
+    """Calls per second from the per-call latencies (ms): higher is better."""
+    return Metric(
+        f"{label} throughput (goal >= {goal})",
+        1000 * len(variant) / sum(variant),
+        1000 * len(baseline) / sum(baseline),
+        "calls/s",
+        lower_is_better=False,
+    )
 
 
 def seed(admin: psycopg.Connection, tenants: int, documents: int) -> list[tuple[str, str]]:
@@ -55,45 +74,72 @@ def run(settings: Settings, quick: bool = False) -> Result:
     rng = random.Random(7)
     with (
         psycopg.connect(settings.conninfo("admin"), autocommit=True) as admin,
-        psycopg.connect(settings.conninfo("app")) as app,
-        psycopg.connect(settings.conninfo("admin")) as explicit,
+        psycopg.connect(settings.conninfo("app"), autocommit=True) as app,
+        psycopg.connect(settings.conninfo("admin"), autocommit=True) as explicit,
     ):
         pairs = seed(admin, tenants, documents)
+        app_pool = build_pool(settings, role="ci_app", pooled=False, min_size=1, max_size=1)
+        admin_pool = build_pool(settings, role="ci_admin", pooled=False, min_size=1, max_size=1)
+        app_pool.open(wait=True, timeout=30)
+        admin_pool.open(wait=True, timeout=30)
         try:
-
-            def app_list() -> None:
+            # The policy alone: the same three messages on each side.
+            def policy_list() -> None:
                 tenant, project = rng.choice(pairs)
-                with app.transaction():
-                    app.execute(SET_TENANT, (tenant,))
-                    app.execute(LIST_UNDER_RLS, (project,)).fetchall()
+                app.execute(begin_for_tenant(tenant))
+                app.execute(LIST_UNDER_RLS, (project,)).fetchall()
+                app.execute("COMMIT")
 
-            def admin_list() -> None:
+            def filter_list() -> None:
                 tenant, project = rng.choice(pairs)
-                with explicit.transaction():
-                    explicit.execute(LIST_EXPLICIT, (tenant, project)).fetchall()
+                explicit.execute(begin_for_tenant(tenant))
+                explicit.execute(LIST_EXPLICIT, (tenant, project)).fetchall()
+                explicit.execute("COMMIT")
 
-            def app_insert() -> None:
+            # End to end, as an application writes it.
+            def helper_list() -> None:
                 tenant, project = rng.choice(pairs)
-                with app.transaction():
-                    app.execute(SET_TENANT, (tenant,))
-                    app.execute(INSERT, (tenant, project))
+                with with_tenant(app_pool, tenant) as conn:
+                    conn.execute(LIST_UNDER_RLS, (project,)).fetchall()
 
-            def admin_insert() -> None:
+            def pool_filter_list() -> None:
                 tenant, project = rng.choice(pairs)
-                with explicit.transaction():
-                    explicit.execute(INSERT, (tenant, project))
+                with admin_pool.connection() as conn, conn.transaction():
+                    conn.execute(LIST_EXPLICIT, (tenant, project)).fetchall()
 
-            lists = interleaved(app_list, admin_list, rounds=rounds, per_round=per_round)
-            inserts = interleaved(app_insert, admin_insert, rounds=rounds, per_round=per_round)
+            def helper_insert() -> None:
+                tenant, project = rng.choice(pairs)
+                with with_tenant(app_pool, tenant) as conn:
+                    conn.execute(INSERT, (tenant, project))
+
+            def pool_filter_insert() -> None:
+                tenant, project = rng.choice(pairs)
+                with admin_pool.connection() as conn, conn.transaction():
+                    conn.execute(INSERT, (tenant, project))
+
+            policy = interleaved(policy_list, filter_list, rounds=rounds, per_round=per_round)
+            helper = interleaved(helper_list, pool_filter_list, rounds=rounds, per_round=per_round)
+            inserts = interleaved(
+                helper_insert, pool_filter_insert, rounds=rounds, per_round=per_round
+            )
         finally:
+            app_pool.close()
+            admin_pool.close()
             admin.execute(
                 "DELETE FROM public.tenants WHERE id = ANY(%s::uuid[])", ([t for t, _ in pairs],)
             )
     result = Result("rls", "ci_app under RLS", "ci_admin + explicit tenant_id filter")
-    result.metrics += latency_metrics("tenant document list", *lists)
-    result.metrics += latency_metrics("document insert", *inserts)
+    result.metrics.append(throughput("policy alone: document list", POLICY_GOAL, *policy))
+    result.metrics += latency_metrics("policy alone: document list", *policy)
+    result.metrics.append(throughput("with_tenant: document list", HELPER_GOAL, *helper))
+    result.metrics += latency_metrics("with_tenant: document list", *helper)
+    result.metrics.append(throughput("with_tenant: document insert", HELPER_GOAL, *inserts))
+    result.metrics += latency_metrics("with_tenant: document insert", *inserts)
     result.notes.append(
         f"{tenants} tenants x {documents} documents; {rounds} interleaved rounds of {per_round};"
-        " the RLS side includes with_tenant's set_config, as an application pays it"
+        " policy alone: each side sends BEGIN + a tenant setting in one message, the query,"
+        " COMMIT (3 round trips each); with_tenant: the helper on a one-connection pool vs the"
+        " same pool's transaction with the explicit filter (3 round trips each since the helper"
+        " sends its BEGIN and the tenant together)"
     )
     return result
