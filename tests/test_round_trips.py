@@ -13,7 +13,13 @@ import psycopg
 import pytest
 from psycopg import pq
 
-from cidb.pool import async_with_tenant, build_async_pool, build_pool, with_tenant
+from cidb.pool import (
+    async_with_tenant,
+    begin_for_tenant,
+    build_async_pool,
+    build_pool,
+    with_tenant,
+)
 from cidb.settings import Settings
 
 PATHS = [pytest.param(False, id="direct"), pytest.param(True, id="pgbouncer")]
@@ -127,3 +133,14 @@ def test_a_failed_statement_rolls_the_tenant_transaction_back(settings: Settings
             )
     finally:
         pool.close()
+
+
+def test_the_begin_message_takes_only_a_canonical_uuid() -> None:
+    """The tenant is quoted by hand in the BEGIN message: nothing but a canonical UUID passes."""
+    tenant = str(uuid.uuid4())
+    assert begin_for_tenant(tenant) == (
+        f"BEGIN; SELECT pg_catalog.set_config('app.tenant_id', '{tenant}', true)".encode()
+    )
+    for bad in (tenant.upper(), f"{tenant}'); DROP TABLE documents; --", tenant[:-1], ""):
+        with pytest.raises(ValueError, match="not a canonical UUID"):
+            begin_for_tenant(bad)
