@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -34,16 +35,25 @@ def ends_of_round_trips(trace: bytes) -> int:
     return sum(1 for f in fields if len(f) > 2 and f[0] == "F" and f[2].split()[0] in ENDS)
 
 
-def round_trips(pgconn: pq.abc.PGconn, work: Callable[[], object]) -> int:
+@contextmanager
+def counting(pgconn: pq.abc.PGconn) -> Iterator[list[int]]:
+    """Traces PGCONN for the block; the list then holds the round trips it made."""
+    count: list[int] = []
     with tempfile.TemporaryFile() as trace:
         pgconn.trace(trace.fileno())
         pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
         try:
-            work()
+            yield count
         finally:
             pgconn.untrace()
         trace.seek(0)
-        return ends_of_round_trips(trace.read())
+        count.append(ends_of_round_trips(trace.read()))
+
+
+def round_trips(pgconn: pq.abc.PGconn, work: Callable[[], object]) -> int:
+    with counting(pgconn) as count:
+        work()
+    return count[0]
 
 
 @pytest.mark.parametrize("pooled", PATHS)
@@ -106,15 +116,9 @@ def test_async_with_tenant_takes_the_round_trips_of_an_unscoped_transaction(
 
 
 async def traced(pgconn: pq.abc.PGconn, work: Callable[[], Awaitable[None]]) -> int:
-    with tempfile.TemporaryFile() as trace:
-        pgconn.trace(trace.fileno())
-        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
-        try:
-            await work()
-        finally:
-            pgconn.untrace()
-        trace.seek(0)
-        return ends_of_round_trips(trace.read())
+    with counting(pgconn) as count:
+        await work()
+    return count[0]
 
 
 def test_a_failed_statement_rolls_the_tenant_transaction_back(settings: Settings) -> None:
