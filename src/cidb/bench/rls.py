@@ -13,7 +13,7 @@ import uuid
 
 import psycopg
 
-from cidb.bench.core import Metric, Result, interleaved, latency_metrics
+from cidb.bench.core import HIGHER, Metric, Result, interleaved, latency_metrics
 from cidb.pool import begin_for_tenant, build_pool, with_tenant
 from cidb.settings import Settings
 
@@ -40,7 +40,7 @@ def throughput(label: str, goal: float, variant: list[float], baseline: list[flo
         1000 * len(variant) / sum(variant),
         1000 * len(baseline) / sum(baseline),
         "calls/s",
-        lower_is_better=False,
+        better=HIGHER,
     )
 
 
@@ -96,6 +96,18 @@ def run(settings: Settings, quick: bool = False) -> Result:
                 explicit.execute(LIST_EXPLICIT, (tenant, project)).fetchall()
                 explicit.execute("COMMIT")
 
+            def policy_insert() -> None:
+                tenant, project = rng.choice(pairs)
+                app.execute(begin_for_tenant(tenant))
+                app.execute(INSERT, (tenant, project))
+                app.execute("COMMIT")
+
+            def filter_insert() -> None:
+                tenant, project = rng.choice(pairs)
+                explicit.execute(begin_for_tenant(tenant))
+                explicit.execute(INSERT, (tenant, project))
+                explicit.execute("COMMIT")
+
             # End to end, as an application writes it.
             def helper_list() -> None:
                 tenant, project = rng.choice(pairs)
@@ -118,6 +130,9 @@ def run(settings: Settings, quick: bool = False) -> Result:
                     conn.execute(INSERT, (tenant, project))
 
             policy = interleaved(policy_list, filter_list, rounds=rounds, per_round=per_round)
+            policy_inserts = interleaved(
+                policy_insert, filter_insert, rounds=rounds, per_round=per_round
+            )
             helper = interleaved(helper_list, pool_filter_list, rounds=rounds, per_round=per_round)
             inserts = interleaved(
                 helper_insert, pool_filter_insert, rounds=rounds, per_round=per_round
@@ -131,6 +146,7 @@ def run(settings: Settings, quick: bool = False) -> Result:
     result = Result("rls", "ci_app under RLS", "ci_admin + explicit tenant_id filter")
     result.metrics.append(throughput("policy alone: document list", POLICY_GOAL, *policy))
     result.metrics += latency_metrics("policy alone: document list", *policy)
+    result.metrics.append(throughput("policy alone: document insert", POLICY_GOAL, *policy_inserts))
     result.metrics.append(throughput("with_tenant: document list", HELPER_GOAL, *helper))
     result.metrics += latency_metrics("with_tenant: document list", *helper)
     result.metrics.append(throughput("with_tenant: document insert", HELPER_GOAL, *inserts))
