@@ -215,10 +215,12 @@ def start_database(
     command: Sequence[str] = (),
     memory: str | None = None,
     wait: bool = True,
+    env: Mapping[str, str] | None = None,
 ) -> Container:
-    """A ci-db of its own whose ci_migrator has PASSWORD (the superuser's is random)."""
+    """A ci-db of its own whose ci_migrator has PASSWORD (the superuser's is random); ENV adds
+    variables (e.g. CI_DB_MEMORY)."""
     extra = ["--shm-size", "1g", *(["--memory", memory] if memory else [])]
-    env = {"POSTGRES_PASSWORD": uuid.uuid4().hex, "CI_MIGRATOR_PASSWORD": password}
+    env = {**(env or {}), "POSTGRES_PASSWORD": uuid.uuid4().hex, "CI_MIGRATOR_PASSWORD": password}
     db = run_container(
         image or db_image(), env=env, prefix="cidb-bench", label="cidb-bench=1", extra=extra,
         command=command,

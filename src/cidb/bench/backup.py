@@ -29,7 +29,7 @@ from cidb.bench.archiving import (
     start_primary,
     timed_restore,
 )
-from cidb.bench.core import Metric, Result, step
+from cidb.bench.core import HIGHER, NEITHER, Metric, Result, step
 from cidb.containers import Container
 from cidb.names import db_image
 from cidb.settings import Settings
@@ -149,7 +149,7 @@ def throughput_findings(
             med(rate[PGBACKREST]),
             med(rate[form]),
             "MiB/s",
-            lower_is_better=False,
+            better=HIGHER,
         )
         for form in BASEBACKUPS
     ]
@@ -184,7 +184,11 @@ def restore_findings(
 ) -> tuple[list[Metric], list[str]]:
     med = statistics.median
     metric = Metric(
-        f"restore time, {big_mib:.0f} vs {small_mib:.0f} MiB", med(big.wall), med(small.wall), "s"
+        f"restore time, {big_mib:.0f} vs {small_mib:.0f} MiB",
+        med(big.wall),
+        med(small.wall),
+        "s",
+        better=NEITHER,
     )
     note = (
         "restore: ci-db-backup restore of the latest full backup (taken just before) into a"

@@ -13,7 +13,7 @@ from plumbum import local
 from psycopg import sql
 
 from cidb import clones, names, roles
-from cidb.bench.core import Metric, Result, step
+from cidb.bench.core import LOWER, Metric, Result, step
 from cidb.compose import project_dir
 from cidb.containers import DOCKER, HEALTHCHECK, run_container, wait_until
 from cidb.settings import Settings
@@ -142,11 +142,25 @@ def run(settings: Settings, quick: bool = False) -> Result:
     med = statistics.median
     result = Result("ci", "ci-db:17-ci / a clone", "ci-db:17, plain PG 17 / other fresh DBs")
     result.metrics += [
-        Metric("cold start: ci vs ci-db:17 (goal <= 0.25)", med(ci), med(full), "s"),
-        Metric("cold start: ci vs plain PG 17 (goal <= 1.0)", med(ci), med(plain), "s"),
-        Metric("fresh DB: clone vs migrate (goal <= 0.05)", med(file_copy), med(scratch), "ms"),
-        Metric("fresh DB: clone vs truncate 11 (goal <= 1)", med(file_copy), med(truncate), "ms"),
-        Metric("clone: FILE_COPY vs WAL_LOG", med(file_copy), med(wal_log), "ms"),
+        Metric("cold start: ci vs ci-db:17 (goal <= 0.25)", med(ci), med(full), "s", better=LOWER),
+        Metric(
+            "cold start: ci vs plain PG 17 (goal <= 1.0)", med(ci), med(plain), "s", better=LOWER
+        ),
+        Metric(
+            "fresh DB: clone vs migrate (goal <= 0.05)",
+            med(file_copy),
+            med(scratch),
+            "ms",
+            better=LOWER,
+        ),
+        Metric(
+            "fresh DB: clone vs truncate 11 (goal <= 1)",
+            med(file_copy),
+            med(truncate),
+            "ms",
+            better=LOWER,
+        ),
+        Metric("clone: FILE_COPY vs WAL_LOG", med(file_copy), med(wal_log), "ms", better=LOWER),
     ]
     result.notes += [
         f"absolute: a clone (FILE_COPY) takes {med(file_copy):.1f} ms median on this machine"

@@ -2,26 +2,51 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
+
+
+class Better(Enum):
+    """Which way a metric's ratio (variant / baseline) is good: the report colours it by this."""
+
+    HIGHER = "higher"  # throughput, recall: a ratio above 1 is the variant winning
+    LOWER = "lower"  # latency, time, size: a ratio below 1 is the variant winning
+    NEITHER = "neither"  # a scale or a count that describes, not judges (e.g. cold vs warm)
+
+
+HIGHER, LOWER, NEITHER = Better.HIGHER, Better.LOWER, Better.NEITHER
 
 
 @dataclass(frozen=True)
 class Metric:
-    """One comparison: the variant's figure beside the baseline's, measured in the same run."""
+    """One comparison: the variant's figure beside the baseline's, measured in the same run.
+
+    BETTER has no default: every metric says which direction is good, or the chart would colour
+    a slower latency as a win."""
 
     name: str
     variant: float
     baseline: float
     unit: str
-    lower_is_better: bool = True
+    better: Better = field(kw_only=True)
 
     @property
     def ratio(self) -> float:
         return self.variant / self.baseline if self.baseline else float("nan")
+
+    def verdict(self) -> str:
+        """'better', 'worse', 'same' (within 2%) or 'neither' for the variant vs the baseline."""
+        ratio = self.ratio
+        if self.better is NEITHER or not math.isfinite(ratio):
+            return "neither"
+        if abs(ratio - 1) < 0.02:
+            return "same"
+        return "better" if (ratio > 1) == (self.better is HIGHER) else "worse"
 
 
 @dataclass(frozen=True)
@@ -93,6 +118,14 @@ def interleaved(
 
 def latency_metrics(label: str, variant: list[float], baseline: list[float]) -> list[Metric]:
     return [
-        Metric(f"{label} median", statistics.median(variant), statistics.median(baseline), "ms"),
-        Metric(f"{label} p99", percentile(variant, 99), percentile(baseline, 99), "ms"),
+        Metric(
+            f"{label} median",
+            statistics.median(variant),
+            statistics.median(baseline),
+            "ms",
+            better=LOWER,
+        ),
+        Metric(
+            f"{label} p99", percentile(variant, 99), percentile(baseline, 99), "ms", better=LOWER
+        ),
     ]

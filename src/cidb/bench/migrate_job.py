@@ -18,7 +18,7 @@ from pathlib import Path
 import psycopg
 from plumbum import local
 
-from cidb.bench.core import Metric, Result, percentile
+from cidb.bench.core import LOWER, Metric, Result, percentile
 from cidb.bench.pool import db_container
 from cidb.settings import Settings
 
@@ -200,9 +200,21 @@ def run(settings: Settings, quick: bool = False) -> Result:
         "the same requests, no migration",
     )
     result.metrics += [
-        Metric("pooled request p99", percentile(during, 99), percentile(without, 99), "ms"),
-        Metric("pooled request p50", percentile(during, 50), percentile(without, 50), "ms"),
-        Metric("pooled request max", max(during), max(without), "ms"),
+        Metric(
+            "pooled request p99",
+            percentile(during, 99),
+            percentile(without, 99),
+            "ms",
+            better=LOWER,
+        ),
+        Metric(
+            "pooled request p50",
+            percentile(during, 50),
+            percentile(without, 50),
+            "ms",
+            better=LOWER,
+        ),
+        Metric("pooled request max", max(during), max(without), "ms", better=LOWER),
     ]
     result.notes.append(
         f"{rows} rows; {clients} ci_app clients through PgBouncer (UPDATE + SELECT by key per"

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import psycopg
 
-from cidb.bench.core import Metric, Result, percentile, step
+from cidb.bench.core import LOWER, Metric, Result, percentile, step
 from cidb.bench.pgbench import PgbenchRun, run_pgbench
 from cidb.settings import Settings
 
@@ -104,8 +104,15 @@ def tail_metrics(label: str, variant: PgbenchRun, baseline: PgbenchRun) -> list[
             percentile(variant.latencies_ms, 99),
             percentile(baseline.latencies_ms, 99),
             "ms",
+            better=LOWER,
         ),
-        Metric(f"{label} max", max(variant.latencies_ms), max(baseline.latencies_ms), "ms"),
+        Metric(
+            f"{label} max",
+            max(variant.latencies_ms),
+            max(baseline.latencies_ms),
+            "ms",
+            better=LOWER,
+        ),
     ]
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from plumbum import local
 
-from cidb.bench.core import Metric, Result, percentile, step
+from cidb.bench.core import HIGHER, LOWER, Metric, Result, percentile, step
 from cidb.bench.pgbench import PgbenchRun, run_pgbench
 from cidb.compose import compose
 from cidb.settings import Settings
@@ -149,13 +149,14 @@ def tps_and_p99(label: str, variant: Side, baseline: Side) -> list[Metric]:
             statistics.mean(variant.tps),
             statistics.mean(baseline.tps),
             "tx/s",
-            lower_is_better=False,
+            better=HIGHER,
         ),
         Metric(
             f"{label} p99",
             percentile(variant.latencies_ms, 99),
             percentile(baseline.latencies_ms, 99),
             "ms",
+            better=LOWER,
         ),
     ]
 
@@ -173,11 +174,14 @@ def metrics_for(label: str, sides: dict[str, Side], per_transaction: bool) -> li
                 statistics.mean(pooled.connection_ms),
                 statistics.mean(direct.connection_ms),
                 "ms",
+                better=LOWER,
             )
         )
     if direct.refused:
         metrics.append(
-            Metric(f"{label}: clients refused", pooled.refused, direct.refused, "clients")
+            Metric(
+                f"{label}: clients refused", pooled.refused, direct.refused, "clients", better=LOWER
+            )
         )
     return metrics
 

@@ -24,7 +24,7 @@ from cidb.bench.archiving import (
     stand_in,
     start_primary,
 )
-from cidb.bench.core import Metric, step
+from cidb.bench.core import LOWER, Metric, step
 from cidb.containers import Container, create_volume, docker, remove_volume, run_container
 from cidb.names import DATABASE
 
@@ -216,10 +216,12 @@ def metrics(losses: list[Loss]) -> list[Metric]:
     )
     return [
         Metric("acknowledged commits lost, median vs archive_timeout", statistics.median(seconds),
-               bound, "s"),
-        Metric("acknowledged commits lost, worst vs archive_timeout", max(seconds), bound, "s"),
+               bound, "s", better=LOWER),
+        Metric("acknowledged commits lost, worst vs archive_timeout", max(seconds), bound, "s",
+               better=LOWER),
         Metric("commits lost, median vs commits per archive_timeout",
-               statistics.median(loss.lost_commits for loss in losses), per_timeout, "commits"),
+               statistics.median(loss.lost_commits for loss in losses), per_timeout, "commits",
+               better=LOWER),
     ]  # fmt: skip
 
 

@@ -14,9 +14,9 @@ from cidb.bench import (
     ci,
     migrate_job,
     migration,
-    plots,
     pool,
     pool_guard,
+    report,
     rls,
     rls_setting,
     seed,
@@ -70,37 +70,19 @@ def server_versions(settings: Settings) -> str:
 
 
 def write_report(results: Sequence[Result], settings: Settings, out_dir: Path, quick: bool) -> Path:
+    """Merge RESULTS into OUT_DIR/report.md: the scenarios run replace theirs, the rest stay."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    lines = [
-        "# ci-db benchmark report",
-        "",
-        f"- when: {datetime.now(UTC):%Y-%m-%d %H:%M UTC}{QUICK_NOTE if quick else ''}",
+    now = f"{datetime.now(UTC):%Y-%m-%d %H:%M UTC}"
+    header = [
+        f"- last written: {now}; each scenario's section says when it was measured",
         f"- machine: {machine_line()}",
         f"- versions: {server_versions(settings)}",
         "- method: variant and baseline measured side by side in one run, interleaved;"
-        " compare the ratios, not the absolute figures",
-        "",
-        "| scenario | metric | variant | baseline | unit | ratio |",
-        "| --- | --- | ---: | ---: | --- | ---: |",
+        " compare the ratios, not the absolute figures; the charts colour each ratio better"
+        " (blue) or worse (vermilion) by its metric's direction (↑ higher is better, ↓ lower)",
     ]
-    for result in results:
-        for m in result.metrics:
-            lines.append(
-                f"| {result.scenario} | {m.name} | {m.variant:.3f} | {m.baseline:.3f} | {m.unit}"
-                f" | {m.ratio:.2f} |"
-            )
-    lines += ["", f"![ratios]({plots.ratio_chart(results, out_dir).name})"]
-    for result in results:
-        lines += ["", f"## {result.scenario}", "", f"{result.variant} vs {result.baseline}.", ""]
-        lines += [f"- {note}" for note in result.notes]
-        for curve in result.curves:
-            lines += [
-                "",
-                f"![{curve.title}]({plots.curve_chart(result.scenario, curve, out_dir).name})",
-            ]
-    report = out_dir / "report.md"
-    report.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return report
+    measured = f"measured {now}{QUICK_NOTE if quick else ''}"
+    return report.write(out_dir / "report.md", results, header, list(SCENARIOS), measured)
 
 
 def run(

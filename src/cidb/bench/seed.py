@@ -15,7 +15,7 @@ from collections.abc import Callable
 import psycopg
 from pgvector.psycopg import register_vector
 
-from cidb.bench.core import Metric, Result, step
+from cidb.bench.core import HIGHER, Metric, Result, step
 from cidb.pool import SET_TENANT
 from cidb.seed import create_tenants, plan_limits, write_rows
 from cidb.settings import Settings
@@ -92,10 +92,12 @@ def run(settings: Settings, quick: bool = False) -> Result:
         "seed", "binary COPY as ci_admin", "executemany INSERT as ci_app under RLS (default)"
     )
     result.metrics += [
-        Metric("generator write, all tables", _rate(copied), _rate(inserted), "rows/s", False),
+        Metric("generator write, all tables", _rate(copied), _rate(inserted), "rows/s",
+               better=HIGHER),
         Metric("chunks (HNSW kept per row)", _rate(copied, "chunks"), _rate(inserted, "chunks"),
-               "rows/s", False),
-        Metric("other tables", _rate(copied, "other"), _rate(inserted, "other"), "rows/s", False),
+               "rows/s", better=HIGHER),
+        Metric("other tables", _rate(copied, "other"), _rate(inserted, "other"), "rows/s",
+               better=HIGHER),
     ]  # fmt: skip
     result.notes += [
         f"{tenants} tenants x {documents} documents x {chunks} chunks ({generated[0]:,} rows per"

@@ -7,7 +7,7 @@ import statistics
 import uuid
 
 from cidb.bench import sizes
-from cidb.bench.core import Metric, Result, step
+from cidb.bench.core import LOWER, NEITHER, Metric, Result, step
 from cidb.containers import start_database
 from cidb.names import db_image, pooler_image
 from cidb.settings import Settings
@@ -43,13 +43,17 @@ def run(settings: Settings, quick: bool = False) -> Result:
             statistics.median(cold),
             statistics.median(warm),
             "s",
+            better=NEITHER,
         ),
-        Metric("ci-db:17 size vs naive build", by_name[db_image()].mib, naive.mib, "MiB"),
+        Metric(
+            "ci-db:17 size vs naive build", by_name[db_image()].mib, naive.mib, "MiB", better=LOWER
+        ),
         Metric(
             "ci-db-pgbouncer:17 size vs naive build",
             by_name[pooler_image()].mib,
             naive.mib,
             "MiB",
+            better=LOWER,
         ),
     ]
     result.notes += [

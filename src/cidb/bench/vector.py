@@ -12,7 +12,7 @@ import numpy as np
 import psycopg
 from pgvector.psycopg import register_vector
 
-from cidb.bench.core import Curve, Metric, Result, step
+from cidb.bench.core import HIGHER, LOWER, Curve, Metric, Result, step
 from cidb.embeddings import DIM, clustered
 from cidb.settings import Settings
 
@@ -142,29 +142,29 @@ def run(settings: Settings, quick: bool = False) -> Result:
 
     result = Result("vector", "HNSW / iterative scans", "exact scan / no iterative scans")
     result.metrics += [
-        Metric("QPS, HNSW vs exact scan", hnsw_qps, exact_qps, "q/s", lower_is_better=False),
+        Metric("QPS, HNSW vs exact scan", hnsw_qps, exact_qps, "q/s", better=HIGHER),
         Metric(
             "recall@10, HNSW vs exact scan",
             recall(hnsw_found, truth),
             recall(exact_found, truth[:n_exact]),
             "ratio",
-            lower_is_better=False,
+            better=HIGHER,
         ),
         Metric(
             "filtered recall@10, iterative on vs off",
             recall(on, truth_filtered),
             recall(off, truth_filtered),
             "ratio",
-            lower_is_better=False,
+            better=HIGHER,
         ),
         Metric(
             "filtered rows returned, on vs off",
             statistics.mean(map(len, on)),
             statistics.mean(map(len, off)),
             "rows",
-            lower_is_better=False,
+            better=HIGHER,
         ),
-        Metric("filtered latency, on vs off", 1000 / on_qps, 1000 / off_qps, "ms"),
+        Metric("filtered latency, on vs off", 1000 / on_qps, 1000 / off_qps, "ms", better=LOWER),
     ]
     result.notes += [
         f"{n} x {DIM}-dim clustered unit vectors over {n_tenants} tenants"
