@@ -85,7 +85,9 @@ docker_memory_args() {
 	local mb=${BASH_REMATCH[1]}
 	[[ ${BASH_REMATCH[2]} == GB ]] && mb=$((mb * 1024))
 	((mb >= 256 && mb <= 1048576)) || die "CI_DB_MEMORY='$memory' is outside 256MB..1024GB"
-	local maintenance=$((mb / 16)) work=$((mb / 256))
+	# 1/8 for maintenance (the file's 256MB at 2GB): an HNSW build of 1024-dim chunks needs
+	# ~4.5 KB a row in memory, or it spills and takes several times as long.
+	local maintenance=$((mb / 8)) work=$((mb / 256))
 	if ((maintenance > 2048)); then maintenance=2048; fi
 	if ((work < 4)); then work=4; fi
 	MEMORY_ARGS=(

@@ -17,6 +17,9 @@ EXPECTED = {
     "effective_cache_size": "1536MB",
     "work_mem": "8MB",
     "maintenance_work_mem": "256MB",
+    "checkpoint_timeout": "15min",
+    "max_wal_size": "2GB",
+    "wal_compression": "lz4",
     "jit": "off",
     "max_connections": "100",
     "superuser_reserved_connections": "3",
@@ -95,4 +98,5 @@ def test_memory_env_and_command_line_override(
     db.wait_healthy()
     assert db.psql("SHOW shared_buffers") == "1GB"
     assert db.psql("SHOW effective_cache_size") == "3GB"
+    assert db.psql("SHOW maintenance_work_mem") == "512MB"
     assert db.psql("SHOW work_mem") == "64MB"

@@ -87,15 +87,15 @@ def memory_args(value: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     ("memory", "shared", "cache", "maintenance", "work"),
     [
-        ("4GB", 1024, 3072, 256, 16),
-        ("512MB", 128, 384, 32, 4),  # work_mem floor of 4 MB (512/256 = 2)
+        ("4GB", 1024, 3072, 512, 16),
+        ("512MB", 128, 384, 64, 4),  # work_mem floor of 4 MB (512/256 = 2)
         ("64GB", 16384, 49152, 2048, 256),  # maintenance_work_mem capped at 2 GB
     ],
 )
 def test_ci_db_memory_derives_the_memory_settings(
     memory: str, shared: int, cache: int, maintenance: int, work: int
 ) -> None:
-    """25 % shared_buffers, 75 % effective_cache_size, 1/16 maintenance (<= 2 GB), 1/256 work
+    """25 % shared_buffers, 75 % effective_cache_size, 1/8 maintenance (<= 2 GB), 1/256 work
     (>= 4 MB), as -c arguments."""
     result = memory_args(memory)
     assert result.returncode == 0, result.stderr

@@ -268,6 +268,49 @@ class Bench(cli.Application):
         return runner.run(scenarios, quick=self.quick, out_dir=out_dir, settings=stack_settings())
 
 
+@Cidb.subcommand("ingest")
+class Ingest(cli.Application):
+    """Load embedded chunks for one tenant from a JSON-lines file, all or nothing, as ci_app
+    under RLS; --rebuild-index drops the HNSW index for the load and builds it again after
+    (ci_migrator; vector search scans the table meanwhile: a maintenance window's job)."""
+
+    tenant = cli.SwitchAttr("--tenant", str, mandatory=True, help="the tenant's UUID")
+    rebuild_index = cli.Flag(
+        "--rebuild-index", help="drop chunks_embedding_hnsw_idx, load, build it concurrently"
+    )
+
+    def main(self, path: str) -> int:
+        import psycopg
+
+        from cidb import ingest
+        from cidb.pool import build_pool
+
+        try:
+            settings = stack_settings()
+            with open(path, encoding="utf-8") as lines:
+                chunks = ingest.read_jsonl(lines)
+            ingest.check_dimensions(chunks)
+            pool = build_pool(settings, role="ci_app", pooled=False, min_size=1, max_size=1)
+            pool.open(wait=True, timeout=30)
+            try:
+                if self.rebuild_index:
+                    conninfo = settings.conninfo("migrator")
+                    with (
+                        psycopg.connect(conninfo, autocommit=True) as migrator,
+                        ingest.without_embedding_index(migrator),
+                    ):
+                        loaded = ingest.load_chunks(pool, self.tenant, chunks)
+                else:
+                    loaded = ingest.load_chunks(pool, self.tenant, chunks)
+            finally:
+                pool.close()
+        except (ingest.IngestError, SettingsError, psycopg.Error) as error:
+            print(f"cidb: {error}", file=sys.stderr)
+            return 1
+        print(f"cidb ingest: {loaded} chunks loaded for tenant {self.tenant}")
+        return 0
+
+
 @Cidb.subcommand("seed")
 class Seed(cli.Application):
     """Load the development seed (idempotent; a new API key is printed once), or generate

@@ -12,6 +12,7 @@ from pathlib import Path
 from cidb.bench import (
     backup,
     ci,
+    ingest,
     migrate_job,
     migration,
     pool,
@@ -23,6 +24,7 @@ from cidb.bench import (
     startup,
     tuning,
     vector,
+    vector_options,
 )
 from cidb.bench.core import Result, step
 from cidb.settings import Settings
@@ -35,6 +37,8 @@ SCENARIOS: dict[str, Scenario] = {
     "rls": rls.run,
     "rls-setting": rls_setting.run,
     "vector": vector.run,
+    "vector-options": vector_options.run,
+    "ingest": ingest.run,
     "tuning": tuning.run,
     "migration": migration.run,
     "migrate-job": migrate_job.run,

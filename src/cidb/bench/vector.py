@@ -91,7 +91,7 @@ def recall(found: list[list[int]], truth: list[set[int]]) -> float:
 
 
 def run(settings: Settings, quick: bool = False) -> Result:
-    n, n_tenants, n_queries, n_exact = (3_000, 10, 20, 10) if quick else (100_000, 100, 200, 50)
+    n, n_tenants, n_queries, n_exact = (3_000, 10, 20, 10) if quick else (50_000, 100, 200, 50)
     rng = np.random.default_rng(42)
     vectors = clustered(n, 50, rng)
     queries = vectors[rng.integers(0, n, n_queries)] + 0.05 * rng.standard_normal(
