@@ -12,12 +12,14 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from cidb.bench.core import HIGHER, LOWER, Curve, Metric, Result
 
 # Colour-blind safe (Okabe-Ito): blue is better, vermilion worse, grey neither or the same.
 COLOURS = {"better": "#0072b2", "worse": "#d55e00", "same": "#999999", "neither": "#bbbbbb"}
 ARROWS = {HIGHER: "↑", LOWER: "↓"}
+TICKS = [0.01, 0.1, 0.25, 0.5, 1, 2, 4, 10, 100]
 
 
 def slug(text: str) -> str:
@@ -36,32 +38,38 @@ def ratio_chart(result: Result, out_dir: Path) -> Path | None:
     if not metrics:
         return None
     fig, ax = plt.subplots(figsize=(8, 0.32 * len(metrics) + 1.4))
+    ratios = [m.ratio for m in metrics]
+    # Bars grow from 1 (same as the baseline) towards the ratio, on a log scale centred on 1.
     ax.barh(
         [bar_label(m) for m in metrics],
-        [m.ratio for m in metrics],
+        [r - 1 for r in ratios],
+        left=1,
         color=[COLOURS[m.verdict()] for m in metrics],
     )
-    for index, metric in enumerate(metrics):
+    reach = max(abs(math.log10(r)) for r in ratios) * 1.35 or 0.1
+    ax.set_xscale("log")
+    ax.set_xlim(10**-reach, 10**reach)
+    ax.set_xticks([t for t in TICKS if 10**-reach <= t <= 10**reach])
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    for index, ratio in enumerate(ratios):
         ax.annotate(
-            f" {metric.ratio:.2f}",
-            (metric.ratio, index),
+            f"{ratio:.2f}",
+            (ratio, index),
             va="center",
             fontsize=8,
-            ha="left" if metric.ratio >= 1 else "right",
-            xytext=(2 if metric.ratio >= 1 else -2, 0),
+            ha="left" if ratio >= 1 else "right",
+            xytext=(3 if ratio >= 1 else -3, 0),
             textcoords="offset points",
         )
     ax.axvline(1.0, color="black", linewidth=0.8)
-    ax.set_xscale("log")
     ax.set_title(f"{result.scenario}: {result.variant} vs {result.baseline}", fontsize=9)
-    ax.set_xlabel("variant / baseline (log scale; 1 = same; ↑ higher is better, ↓ lower is better)")
+    ax.set_xlabel("variant / baseline (log scale, 1 = same)", fontsize=8)
     ax.tick_params(axis="y", labelsize=8)
     ax.invert_yaxis()
-    ax.legend(
-        handles=[Patch(color=COLOURS[k], label=k) for k in ("better", "worse", "neither")],
-        fontsize=7,
-        loc="best",
-    )
+    legend = [Patch(color=COLOURS[k], label=k) for k in ("better", "worse", "neither")]
+    legend.append(Patch(color="white", label="↑ higher is better\n↓ lower is better"))
+    ax.legend(handles=legend, fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     path = out_dir / f"ratios-{slug(result.scenario)}.png"
     fig.savefig(path, dpi=100)
