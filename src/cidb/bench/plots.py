@@ -19,7 +19,7 @@ from cidb.bench.core import HIGHER, LOWER, Curve, Metric, Result
 # Colour-blind safe (Okabe-Ito): blue is better, vermilion worse, grey neither or the same.
 COLOURS = {"better": "#0072b2", "worse": "#d55e00", "same": "#999999", "neither": "#bbbbbb"}
 ARROWS = {HIGHER: "↑", LOWER: "↓"}
-TICKS = [0.01, 0.1, 0.25, 0.5, 1, 2, 4, 10, 100]
+TICKS = [0.01, 0.1, 0.5, 1, 2, 10, 100]
 
 
 def slug(text: str) -> str:
@@ -37,7 +37,7 @@ def ratio_chart(result: Result, out_dir: Path) -> Path | None:
     metrics = [m for m in result.metrics if math.isfinite(m.ratio) and m.ratio > 0]
     if not metrics:
         return None
-    fig, ax = plt.subplots(figsize=(8, 0.32 * len(metrics) + 1.4))
+    fig, ax = plt.subplots(figsize=(9, 0.32 * len(metrics) + 1.4))
     ratios = [m.ratio for m in metrics]
     # Bars grow from 1 (same as the baseline) towards the ratio, on a log scale centred on 1.
     ax.barh(

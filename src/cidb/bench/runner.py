@@ -85,7 +85,7 @@ def write_report(results: Sequence[Result], settings: Settings, out_dir: Path, q
         " compare the ratios, not the absolute figures; the charts colour each ratio better"
         " (blue) or worse (vermilion) by its metric's direction (↑ higher is better, ↓ lower)",
     ]
-    measured = f"measured {now}{QUICK_NOTE if quick else ''}"
+    measured = f"measured in the run that ended {now}{QUICK_NOTE if quick else ''}"
     return report.write(out_dir / "report.md", results, header, list(SCENARIOS), measured)
 
 
