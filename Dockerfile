@@ -158,7 +158,7 @@ COPY sqitch/ /usr/share/ci-db/sqitch/
 # The development seed: run only when CI_DB_DEV_SEED=1 (compose.yaml), never by default.
 COPY seed/ /usr/share/ci-db/seed/
 COPY docker/docker-entrypoint.sh docker/ci-db-healthcheck docker/ci-db-migrate docker/ci-db-backup /usr/local/bin/
-COPY docker/scram-verifier-matches docker/tls.sh docker/backup.sh docker/ci-db-sqitch-registry /usr/local/lib/ci-db/
+COPY docker/scram-changed-passwords docker/tls.sh docker/backup.sh docker/ci-db-sqitch-registry /usr/local/lib/ci-db/
 
 # Numeric, so Kubernetes' runAsNonRoot can verify it (uid 999 = postgres, as in the official image).
 USER 999:999

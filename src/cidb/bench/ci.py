@@ -90,13 +90,7 @@ def per_test(image: str, rounds: int) -> tuple[list[float], list[float], list[fl
             psycopg.connect(work.conninfo("ci_migrator"), autocommit=True) as owner,
             clones.cloner(base, environment) as cloner,
         ):
-            listed = owner.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
-            ).fetchall()
-            tables = [row[0] for row in listed]
-            truncate_all = sql.SQL("TRUNCATE {} CASCADE").format(
-                sql.SQL(", ").join(sql.Identifier("public", t) for t in tables)
-            )
+            truncate_all = truncate_statement(owner)
             for index in range(rounds):
                 step(f"round {index + 1}/{rounds}: clone x2, from scratch, truncate")
                 # Each timing starts from a clean checkpoint: FILE_COPY's own checkpoint would
@@ -118,11 +112,75 @@ def per_test(image: str, rounds: int) -> tuple[list[float], list[float], list[fl
                 owner.execute(truncate_all)
                 truncate.append((time.perf_counter() - start) * 1000)
         clones.drop_clone(base, work.database, env=environment)
-        if len(tables) != 11:
-            step(f"note: {len(tables)} application tables (expected 11)")
         return file_copy, wal_log, scratch, truncate
     finally:
         db.remove()
+
+
+def a_test(database: Settings) -> None:
+    """What a small database test does: log in, make a tenant and a project, read them back."""
+    slug = f"t-{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(database.conninfo("ci_admin"), autocommit=True) as conn:
+        conn.execute(
+            "WITH t AS (INSERT INTO public.tenants (name, slug) VALUES (%s, %s) RETURNING id)"
+            " INSERT INTO public.projects (tenant_id, name) SELECT id, 'default' FROM t",
+            (slug, slug),
+        )
+        conn.execute("SELECT count(*) FROM public.projects").fetchone()
+
+
+def suite(image: str, tests: int) -> tuple[list[float], list[float], float, float]:
+    """TESTS small tests, run twice in one container: each on a clone taken from a ClonePool (as
+    the pytest plugin does), and each after a TRUNCATE of the application tables in one
+    database. Per-test waits for a fresh database (ms), and each suite's wall time (s)."""
+    environment = env()
+    db = run_container(image, env=environment, prefix="cidb-bench", label="cidb-bench=1")
+    try:
+        db.wait_ready()
+        environment |= {"CI_DB_HOST": "127.0.0.1", "CI_DB_PORT": str(db.port(5432))}
+        base = Settings.from_env(environment)
+        taken: list[float] = []
+        truncated: list[float] = []
+        step(f"a suite of {tests} small tests on pooled clones")
+        suite_start = time.perf_counter()
+        with clones.ClonePool(base, environment, ready=2) as pool:
+            for _ in range(tests):
+                start = time.perf_counter()
+                clone = pool.take()
+                taken.append((time.perf_counter() - start) * 1000)
+                a_test(clone)
+                pool.give_back(clone.database)
+            pooled_wall = time.perf_counter() - suite_start
+        step(f"the same {tests} tests, each after a TRUNCATE")
+        work = clones.create_clone(base, env=environment)
+        with psycopg.connect(work.conninfo("ci_migrator"), autocommit=True) as owner:
+            truncate_all = truncate_statement(owner)
+            suite_start = time.perf_counter()
+            for _ in range(tests):
+                start = time.perf_counter()
+                owner.execute(truncate_all)
+                truncated.append((time.perf_counter() - start) * 1000)
+                a_test(work)
+            truncate_wall = time.perf_counter() - suite_start
+        return taken, truncated, pooled_wall, truncate_wall
+    finally:
+        db.remove()
+
+
+def truncate_statement(owner: psycopg.Connection) -> sql.Composed:
+    """TRUNCATE of every table in public (the application's 11), as their owner."""
+    listed = owner.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
+    ).fetchall()
+    if len(listed) != 11:
+        step(f"note: {len(listed)} application tables (expected 11)")
+    return sql.SQL("TRUNCATE {} CASCADE").format(
+        sql.SQL(", ").join(sql.Identifier("public", row[0]) for row in listed)
+    )
+
+
+def p90(values: list[float]) -> float:
+    return statistics.quantiles(values, n=10)[-1] if len(values) > 1 else values[0]
 
 
 def run(settings: Settings, quick: bool = False) -> Result:
@@ -139,13 +197,17 @@ def run(settings: Settings, quick: bool = False) -> Result:
         full.append(cold_start(db_image()))
         plain.append(cold_start(db_image(), plain=True))
     file_copy, wal_log, scratch, truncate = per_test(ci_image, 2 if quick else 10)
+    taken, truncated, pooled_wall, truncate_wall = suite(ci_image, 5 if quick else 100)
     med = statistics.median
     result = Result("ci", "ci-db:17-ci / a clone", "ci-db:17, plain PG 17 / other fresh DBs")
     result.metrics += [
         Metric("cold start: ci vs ci-db:17 (goal <= 0.25)", med(ci), med(full), "s"),
         Metric("cold start: ci vs plain PG 17 (goal <= 1.0)", med(ci), med(plain), "s"),
         Metric("fresh DB: clone vs migrate (goal <= 0.05)", med(file_copy), med(scratch), "ms"),
-        Metric("fresh DB: clone vs truncate 11 (goal <= 1)", med(file_copy), med(truncate), "ms"),
+        Metric("fresh DB: pooled clone vs truncate (goal <= 1)", med(taken), med(truncated), "ms"),
+        Metric("fresh DB p90: pooled clone vs truncate 11", p90(taken), p90(truncated), "ms"),
+        Metric("suite wall time: pooled clones vs truncate", pooled_wall, truncate_wall, "s"),
+        Metric("fresh DB: CREATE DATABASE vs truncate", med(file_copy), med(truncate), "ms"),
         Metric("clone: FILE_COPY vs WAL_LOG", med(file_copy), med(wal_log), "ms"),
     ]
     result.notes += [
@@ -153,6 +215,11 @@ def run(settings: Settings, quick: bool = False) -> Result:
         " (CREATE DATABASE and its grants on an open ci_test session, as the pytest plugin does)",
         "cold start = `docker run` to the first passing healthcheck (TCP up, plan deployed);"
         " plain = ci-db:17's packages with initdb at start and no schema (pg_isready over TCP)",
+        "pooled clone = the wait for a fresh database in a suite of small tests (log in as"
+        " ci_admin, insert a tenant and a project, count) taking clones from a ClonePool that"
+        " keeps 2 ready in a background thread, as the pytest plugin does; truncate = the same"
+        " tests, each after a TRUNCATE of the 11 tables; the suite's wall time counts the"
+        " background cloning's cost too",
         "migrate = CREATE DATABASE + the init scripts + the whole Sqitch plan, by the entrypoint's"
         " own functions via docker exec; truncate = TRUNCATE of every public table as ci_owner",
     ]
