@@ -181,9 +181,11 @@ COPY docker/ci/70-create-test-role.sql /usr/share/ci-db/initdb/
 COPY docker/ci/ci-mode /usr/share/ci-db/ci-mode
 # Nothing secret is baked in: the build's superuser password is random, used by nobody and
 # removed at the end of the prepare run; no role has a password until a start sets it from env.
+# /var/lib/postgresql/clones holds the clones' tablespace: mount a tmpfs there (docs/ci.md).
 RUN set -eu; \
     CI_DB_PREPARE_ONLY=1 POSTGRES_PASSWORD="$(od -An -N24 -tx1 /dev/urandom)" \
-        /usr/local/bin/docker-entrypoint.sh postgres
+        /usr/local/bin/docker-entrypoint.sh postgres; \
+    mkdir -m 0700 /var/lib/postgresql/clones
 
 # ---------------------------------------------------------------------------------------------
 # ci-db:17, the default target.

@@ -61,6 +61,8 @@ load_role_manifest() {
 
 ci_mode() { [[ -e $CI_MODE_FILE ]]; }
 ci_template_db() { printf '%s_template' "$POSTGRES_DB"; }
+# ci mode: where the clones' tablespace lives; a tmpfs there makes a clone a copy in memory.
+: "${CI_DB_CLONE_DIR:=/var/lib/postgresql/clones}"
 
 docker_setup_env() {
 	file_env POSTGRES_USER postgres
@@ -323,6 +325,26 @@ docker_ci_template() {
 	EOSQL
 }
 
+# ci mode: the clones (cidb.clones) go to the tablespace ci_clones in CI_DB_CLONE_DIR. With a
+# tmpfs mounted there a clone costs some 30 ms instead of 0.2-0.7 s of file creation on the
+# container's disk (docs/ci.md). Made afresh at every start: a tmpfs forgets its files, so the
+# clones of an earlier start are dropped first (a start is a new CI job's database).
+docker_ci_clone_tablespace() {
+	# A subdirectory: a tmpfs' root belongs to root, and PostgreSQL must own the location.
+	local location=$CI_DB_CLONE_DIR/ci-db
+	mkdir -p "$location" ||
+		die "cannot create $location for the clones' tablespace: CI_DB_CLONE_DIR=$CI_DB_CLONE_DIR must be writable by uid $(id -u) (a tmpfs: --tmpfs $CI_DB_CLONE_DIR:uid=999,gid=999)"
+	psql_super -d postgres --set location="$location" <<-'EOSQL'
+		SELECT pg_catalog.format('DROP DATABASE %I', datname) FROM pg_catalog.pg_database
+		WHERE pg_catalog.starts_with(datname, 'cidb_test_')
+		\gexec
+		SET client_min_messages = error;
+		DROP TABLESPACE IF EXISTS ci_clones;
+		CREATE TABLESPACE ci_clones LOCATION :'location';
+		GRANT CREATE ON TABLESPACE ci_clones TO ci_test;
+	EOSQL
+}
+
 docker_schema_at_start() {
 	case $CI_DB_DEPLOY in
 	on-start) if ci_mode; then docker_ci_deploy; else docker_deploy_schema; fi ;;
@@ -416,7 +438,10 @@ _main() {
 	elif ! ci_mode; then
 		$fresh && docker_process_init_files
 	fi
-	if ci_mode && [[ $CI_DB_DEPLOY == on-start ]]; then docker_ci_template; fi
+	if ci_mode && [[ $CI_DB_DEPLOY == on-start ]]; then
+		docker_ci_template
+		[[ ${CI_DB_PREPARE_ONLY:-0} == 1 ]] || docker_ci_clone_tablespace
+	fi
 	# The ci image's build runs this script to initialise and migrate its cluster, then stops
 	# here; the superuser keeps no password (it is socket and peer only anyway).
 	if ci_mode && [[ ${CI_DB_PREPARE_ONLY:-0} == 1 ]]; then

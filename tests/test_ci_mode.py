@@ -184,7 +184,8 @@ def test_readonly_cannot_write_in_a_clone(on: Any) -> None:
 
 
 def test_plugin_isolates_parallel_tests(ci_env: dict[str, str], tmp_path: Path) -> None:
-    """pytest -n 2 on tests/plugin_suite: two tests writing the same rows never see each other."""
+    """pytest -n 2 on tests/plugin_suite: two tests writing the same rows never see each other
+    (and the README's example passes)."""
     suite = ROOT / "tests" / "plugin_suite"
     # The outer run's PYTEST_ADDOPTS (.ci/run sets -q) would make this one print no summary.
     outer = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
@@ -195,7 +196,7 @@ def test_plugin_isolates_parallel_tests(ci_env: dict[str, str], tmp_path: Path) 
         env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "2 passed" in run.stdout
+    assert "3 passed" in run.stdout
 
 
 def test_cidb_db_create_prints_a_url_and_drop_removes_it(ci_env: dict[str, str]) -> None:
@@ -267,7 +268,8 @@ def test_user_init_files_reach_the_clones_across_restarts(
     ci_images: dict[str, str], tmp_path: Path
 ) -> None:
     """An init file's rows are in every clone, at the first start (the template remade) and
-    after a restart (the template brought up to date in place), and the passwords still work."""
+    after a restart (the template brought up to date in place); the clones live on the tmpfs
+    tablespace, which a restart (the tmpfs emptied) makes again."""
     from support.docker import run_container
 
     (tmp_path / "50-marker.sql").write_text(
@@ -276,7 +278,10 @@ def test_user_init_files_reach_the_clones_across_restarts(
     tmp_path.chmod(0o755)
     (tmp_path / "50-marker.sql").chmod(0o644)
     container = run_container(
-        ci_images["ci"], env=ENV, volumes=[f"{tmp_path}:/docker-entrypoint-initdb.d:ro"]
+        ci_images["ci"],
+        env=ENV,
+        volumes=[f"{tmp_path}:/docker-entrypoint-initdb.d:ro"],
+        extra=["--tmpfs", "/var/lib/postgresql/clones:uid=999,gid=999"],
     )
     try:
         for start in ("first start", "restart"):
@@ -289,8 +294,36 @@ def test_user_init_files_reach_the_clones_across_restarts(
             try:
                 with psycopg.connect(made.conninfo("ci_admin")) as admin:
                     slugs = admin.execute("SELECT slug FROM public.tenants").fetchall()
+                    tablespace = admin.execute(
+                        "SELECT t.spcname FROM pg_database AS d"
+                        " JOIN pg_tablespace AS t ON t.oid = d.dattablespace"
+                        " WHERE d.datname = current_database()"
+                    ).fetchone()
                 assert slugs == [("init-file",)], start
+                assert tablespace == (clones.TABLESPACE,), start
+                assert (
+                    container.exec(
+                        "findmnt", "-n", "-o", "FSTYPE", "/var/lib/postgresql/clones"
+                    ).strip()
+                    == "tmpfs"
+                )
             finally:
                 clones.drop_clone(base, made.database, env=env)
+    finally:
+        container.remove()
+
+
+def test_a_clone_dir_postgres_cannot_write_stops_the_start_with_the_fix(
+    ci_images: dict[str, str],
+) -> None:
+    """A tmpfs mounted without uid 999: the container exits and its log names the mount option."""
+    from support.docker import run_container
+
+    container = run_container(
+        ci_images["ci"], env=ENV, extra=["--tmpfs", "/var/lib/postgresql/clones:mode=0755"]
+    )
+    try:
+        assert container.wait_exit() != 0
+        assert "--tmpfs /var/lib/postgresql/clones:uid=999,gid=999" in container.logs()
     finally:
         container.remove()

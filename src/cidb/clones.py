@@ -28,7 +28,10 @@ from cidb.settings import MissingPasswordError, Settings, read_secret, resolve_r
 # FILE_COPY copies the template's files and checkpoints; for a small schema it measures about
 # twice as fast as WAL_LOG, which writes every block of the template to WAL (bench ci_clone).
 STRATEGY = "FILE_COPY"
+# Also in docker/docker-entrypoint.sh, which drops an earlier start's clones by this prefix.
 PREFIX = "cidb_test_"
+# The CI image's tablespace for clones, in CI_DB_CLONE_DIR (a tmpfs there: docs/ci.md).
+TABLESPACE = "ci_clones"
 
 
 def template_database(settings: Settings, env: Mapping[str, str] | None = None) -> str:
@@ -95,9 +98,16 @@ def create_clone(
     logins = sql.SQL(", ").join(sql.Identifier(r.name) for r in roles.login_roles())
     template = sql.Identifier(template_database(settings, env))
     with _session(settings, env, conn) as session:
+        # A server without the tablespace (an older image) keeps clones beside the template.
+        found = session.execute(
+            "SELECT spcname FROM pg_catalog.pg_tablespace WHERE spcname = %s", (TABLESPACE,)
+        ).fetchone()
+        where = (
+            sql.SQL(" TABLESPACE {}").format(sql.Identifier(TABLESPACE)) if found else sql.SQL("")
+        )
         session.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY {}").format(
-                db, template, sql.SQL(strategy)
+            sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY {}{}").format(
+                db, template, sql.SQL(strategy), where
             )
         )
         # One round trip for the grants (a simple-query string: no parameters).
