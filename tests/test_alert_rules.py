@@ -70,7 +70,9 @@ def test_a_changed_threshold_fails_the_unit_tests(
     rules = copy / "rules" / "ci-db.yml"
     text = rules.read_text(encoding="utf-8")
     assert "ci_db_transactions_longest_seconds > 300" in text
-    rules.write_text(text.replace("longest_seconds > 300", "longest_seconds > 500"), encoding="utf-8")
+    rules.write_text(
+        text.replace("longest_seconds > 300", "longest_seconds > 500"), encoding="utf-8"
+    )
     code, out, err = DOCKER[
         "run", "--rm", "-v", f"{copy}:/prometheus:ro", "-w", "/prometheus/tests",
         "--entrypoint", "promtool", metrics_images_built["prometheus"], "test", "rules",

@@ -224,5 +224,3 @@ def test_instance_down_fires_when_db_stops_and_clears_when_it_is_back(
         metrics_stack.compose("start", "db")
         db.wait_healthy()
     fast_alerts.wait_cleared("CiDbInstanceDown")
-
-

@@ -25,7 +25,7 @@ CI_IMAGE_ENV = "CI_DB_CI_IMAGE"
 DB_TARGET_ENV = "CI_DB_TARGET"
 
 
-# The compose `metrics` profile's images: Dockerfile target -> (override variable, contract-style tag).
+# The compose `metrics` profile's images: target -> (override variable, contract-style tag).
 METRICS_IMAGES = {
     "postgres-exporter": ("CI_DB_POSTGRES_EXPORTER_IMAGE", "ci-db-postgres-exporter:17"),
     "pgbouncer-exporter": ("CI_DB_PGBOUNCER_EXPORTER_IMAGE", "ci-db-pgbouncer-exporter:17"),
@@ -36,7 +36,7 @@ MONITOR_ROLE = "ci_monitor"
 
 
 def metrics_images(env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Dockerfile target -> image tag for the metrics profile (each overridable like CI_DB_IMAGE)."""
+    """Dockerfile target -> image tag of the metrics profile (overridable like CI_DB_IMAGE)."""
     source = os.environ if env is None else env
     return {target: source.get(var) or tag for target, (var, tag) in METRICS_IMAGES.items()}
 
