@@ -12,6 +12,7 @@ from pathlib import Path
 from cidb.bench import (
     backup,
     ci,
+    metrics,
     migrate_job,
     migration,
     plots,
@@ -42,6 +43,7 @@ SCENARIOS: dict[str, Scenario] = {
     "seed": seed.run,
     "ci": ci.run,
     "backup": backup.run,
+    "metrics": metrics.run,
 }
 
 
