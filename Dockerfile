@@ -1,6 +1,9 @@
 # ci-db: PostgreSQL 17 + pgvector for multi-tenant RAG, and its PgBouncer sidecar.
 # Targets: postgres (default, last in this file) -> ci-db:17; pgbouncer -> ci-db-pgbouncer:17;
 # ci -> ci-db:17-ci (docs/ci.md). postgres and ci both build on the server stage.
+# The compose `metrics` profile (README "Observability"): postgres-exporter ->
+# ci-db-postgres-exporter:17, pgbouncer-exporter -> ci-db-pgbouncer-exporter:17, prometheus ->
+# ci-db-prometheus:17 (Prometheus with ci-db's scrape config and alert rules; promtool too).
 # No "# syntax=" line on purpose: it would pull a frontend image from a registry.
 
 ARG BASE_IMAGE=debian:trixie-slim
@@ -94,6 +97,67 @@ ENTRYPOINT ["/usr/local/bin/pgbouncer-entrypoint.sh"]
 CMD ["pgbouncer", "/etc/pgbouncer/pgbouncer.ini"]
 
 # ---------------------------------------------------------------------------------------------
+# Metrics sidecars (compose profile metrics), Debian's packages at exact versions. Each runs as
+# uid 999 and logs in as ci_monitor (pg_monitor; PgBouncer stats_users), never as an admin.
+FROM debian-base AS postgres-exporter
+ARG POSTGRES_EXPORTER_VERSION=0.17.1-1+b4
+RUN set -eux; \
+    apt-get update; \
+    apt-get install -y --no-install-recommends "prometheus-postgres-exporter=${POSTGRES_EXPORTER_VERSION}"; \
+    rm -rf /var/lib/apt/lists/*; \
+    mkdir -p /var/run/ci-db-exporter; chown postgres:postgres /var/run/ci-db-exporter
+COPY monitoring/postgres-exporter/queries.yaml /etc/ci-db-exporter/queries.yaml
+COPY monitoring/postgres-exporter/entrypoint.sh /usr/local/bin/ci-db-postgres-exporter
+COPY monitoring/http-healthcheck /usr/local/bin/
+USER 999:999
+EXPOSE 9187
+# / is the landing page: no database connection per check.
+HEALTHCHECK --interval=5s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["/usr/local/bin/http-healthcheck", "9187", "/"]
+ENTRYPOINT ["/usr/local/bin/ci-db-postgres-exporter"]
+# The built-in stat_statements collector is off: the custom top-20 query bounds its series.
+CMD ["prometheus-postgres-exporter", "--web.listen-address=:9187", \
+     "--extend.query-path=/etc/ci-db-exporter/queries.yaml", "--no-collector.stat_bgwriter"]
+
+FROM debian-base AS pgbouncer-exporter
+ARG PGBOUNCER_EXPORTER_VERSION=1:0.10.2-2
+RUN set -eux; \
+    apt-get update; \
+    apt-get install -y --no-install-recommends "prometheus-pgbouncer-exporter=${PGBOUNCER_EXPORTER_VERSION}"; \
+    rm -rf /var/lib/apt/lists/*; \
+    mkdir -p /var/run/ci-db-exporter; chown postgres:postgres /var/run/ci-db-exporter
+COPY monitoring/pgbouncer-exporter/entrypoint.sh /usr/local/bin/ci-db-pgbouncer-exporter
+COPY monitoring/http-healthcheck /usr/local/bin/
+USER 999:999
+EXPOSE 9127
+HEALTHCHECK --interval=5s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["/usr/local/bin/http-healthcheck", "9127", "/"]
+ENTRYPOINT ["/usr/local/bin/ci-db-pgbouncer-exporter"]
+# No pid file: PgBouncer runs in its own container.
+CMD ["prometheus-pgbouncer-exporter", "--web.listen-address=:9127", "--pgBouncer.pid-file="]
+
+FROM debian-base AS prometheus
+ARG PROMETHEUS_VERSION=2.53.3+ds1-2
+RUN set -eux; \
+    apt-get update; \
+    apt-get install -y --no-install-recommends "prometheus=${PROMETHEUS_VERSION}" "promtool=${PROMETHEUS_VERSION}"; \
+    rm -rf /var/lib/apt/lists/*; \
+    mkdir -p /var/run/prometheus /var/lib/prometheus/data; \
+    chown postgres:postgres /var/run/prometheus /var/lib/prometheus/data
+COPY monitoring/prometheus/prometheus.yml /etc/prometheus/prometheus.yml.in
+COPY monitoring/prometheus/rules/ /etc/prometheus/rules/
+COPY monitoring/prometheus/entrypoint.sh /usr/local/bin/ci-db-prometheus
+COPY monitoring/http-healthcheck /usr/local/bin/
+USER 999:999
+EXPOSE 9090
+VOLUME /var/lib/prometheus/data
+HEALTHCHECK --interval=5s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["/usr/local/bin/http-healthcheck", "9090", "/-/ready"]
+ENTRYPOINT ["/usr/local/bin/ci-db-prometheus"]
+CMD ["prometheus", "--storage.tsdb.path=/var/lib/prometheus/data", \
+     "--storage.tsdb.retention.time=15d", "--web.listen-address=:9090"]
+
+# ---------------------------------------------------------------------------------------------
 FROM debian-base AS server
 ARG PG_MAJOR
 ARG PG_VERSION
@@ -158,7 +222,7 @@ COPY sqitch/ /usr/share/ci-db/sqitch/
 # The development seed: run only when CI_DB_DEV_SEED=1 (compose.yaml), never by default.
 COPY seed/ /usr/share/ci-db/seed/
 COPY docker/docker-entrypoint.sh docker/ci-db-healthcheck docker/ci-db-migrate docker/ci-db-backup /usr/local/bin/
-COPY docker/scram-verifier-matches docker/tls.sh docker/backup.sh docker/ci-db-sqitch-registry /usr/local/lib/ci-db/
+COPY docker/scram-changed-passwords docker/tls.sh docker/backup.sh docker/ci-db-sqitch-registry /usr/local/lib/ci-db/
 
 # Numeric, so Kubernetes' runAsNonRoot can verify it (uid 999 = postgres, as in the official image).
 USER 999:999
@@ -181,9 +245,11 @@ COPY docker/ci/70-create-test-role.sql /usr/share/ci-db/initdb/
 COPY docker/ci/ci-mode /usr/share/ci-db/ci-mode
 # Nothing secret is baked in: the build's superuser password is random, used by nobody and
 # removed at the end of the prepare run; no role has a password until a start sets it from env.
+# /var/lib/postgresql/clones holds the clones' tablespace: mount a tmpfs there (docs/ci.md).
 RUN set -eu; \
     CI_DB_PREPARE_ONLY=1 POSTGRES_PASSWORD="$(od -An -N24 -tx1 /dev/urandom)" \
-        /usr/local/bin/docker-entrypoint.sh postgres
+        /usr/local/bin/docker-entrypoint.sh postgres; \
+    mkdir -m 0700 /var/lib/postgresql/clones
 
 # ---------------------------------------------------------------------------------------------
 # ci-db:17, the default target.

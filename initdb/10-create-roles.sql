@@ -25,10 +25,10 @@ TRUNCATE ci_guard.login_roles;
 DO $$ BEGIN RAISE EXCEPTION 'set the psql variable roles_manifest to the contents of roles.json'; END $$;
 \endif
 CREATE TEMPORARY TABLE ci_db_roles ON COMMIT PRESERVE ROWS AS
-SELECT r.name, r.login, r.inherit, r.bypassrls, r.password_env, r.settings
+SELECT r.name, r.login, r.inherit, r.bypassrls, r.password_env, r.settings, r.member_of
 FROM pg_catalog.jsonb_to_recordset(pg_catalog.jsonb_extract_path(:'roles_manifest'::pg_catalog.jsonb, 'roles'))
     AS r(name text, login boolean, inherit boolean, bypassrls boolean, password_env text,
-         settings pg_catalog.jsonb);
+         settings pg_catalog.jsonb, member_of pg_catalog.jsonb);
 
 SELECT pg_catalog.format('CREATE ROLE %I', r.name)
 FROM pg_temp.ci_db_roles AS r
@@ -99,6 +99,14 @@ GRANT USAGE ON SCHEMA public TO ci_app, ci_readonly, ci_admin;
 -- The spec's admin reserve: 7 of the 10 reserved connection slots (postgresql.conf).
 -- WITH INHERIT: ci_admin is NOINHERIT, and reserved slots need the privileges of the role.
 GRANT pg_use_reserved_connections TO ci_admin WITH INHERIT TRUE;
+
+-- The manifest's member_of: predefined roles only (ci_monitor: pg_monitor, which reads statistics
+-- and settings but no table). WITH INHERIT: the login roles are NOINHERIT.
+SELECT pg_catalog.format('GRANT %I TO %I WITH INHERIT TRUE', m.granted, r.name)
+FROM pg_temp.ci_db_roles AS r,
+    pg_catalog.jsonb_array_elements_text(COALESCE(r.member_of, '[]'::pg_catalog.jsonb)) AS m(granted)
+WHERE pg_catalog.starts_with(m.granted, 'pg_')
+\gexec
 
 -- The manifest's role defaults. temp_file_limit bounds spilled sorts and hashes per session, so
 -- one role cannot fill the data volume; it is superuser-only, so the roles cannot raise or

@@ -16,8 +16,9 @@ CREATE SCHEMA IF NOT EXISTS extensions AUTHORIZATION :"superuser";
 -- only USAGE is handed out, whatever grants it had.
 ALTER SCHEMA extensions OWNER TO :"superuser";
 REVOKE ALL ON SCHEMA extensions FROM PUBLIC, ci_owner, ci_migrator, ci_app, ci_readonly, ci_admin,
-    pgbouncer_auth, ci_auth_lookup;
-GRANT USAGE ON SCHEMA extensions TO ci_owner, ci_migrator, ci_app, ci_readonly, ci_admin;
+    pgbouncer_auth, ci_auth_lookup, ci_monitor;
+-- ci_monitor: for extensions.pg_stat_statements (the exporters' top queries, cidb top).
+GRANT USAGE ON SCHEMA extensions TO ci_owner, ci_migrator, ci_app, ci_readonly, ci_admin, ci_monitor;
 
 -- A volume made before this schema existed has them in public: move them (all four are
 -- relocatable; the column types, operator classes and indexes that use them follow by oid).

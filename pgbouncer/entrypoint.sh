@@ -92,10 +92,19 @@ pgbouncer_stop() {
 	pgbouncer_signal QUIT
 }
 
+# The healthcheck's own login and close lines (pgbouncer_auth over the socket, which only the
+# healthcheck uses: pg_hba.conf refuses pgbouncer_auth over TCP), every few seconds, would bury
+# the real clients' in `docker compose logs`; everything else passes unchanged.
+pgbouncer_log_filter() { grep --line-buffered -v -F '/pgbouncer_auth@unix(' || true; }
+
 # Stay PID 1 so a stop can be bounded; SIGHUP (reload) and SIGUSR1/2 (pause/resume) pass through.
 pgbouncer_run() {
-	"$@" &
+	local filter_pid
+	exec 3> >(pgbouncer_log_filter >&2)
+	filter_pid=$!
+	"$@" 2>&3 &
 	PGBOUNCER_PID=$!
+	exec 3>&-
 	trap pgbouncer_stop INT TERM
 	trap 'pgbouncer_signal HUP' HUP
 	trap 'pgbouncer_signal USR1' USR1
@@ -106,6 +115,8 @@ pgbouncer_run() {
 	done
 	local status=0
 	wait "$PGBOUNCER_PID" || status=$?
+	# The filter ends at PgBouncer's last line; wait for it so no line is lost at exit.
+	wait "$filter_pid" 2>/dev/null || true
 	exit "$status"
 }
 

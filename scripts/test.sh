@@ -19,8 +19,16 @@ ensure_python_venv() {
 		die "pip install of the project failed"
 }
 
+# tests/test_top.py drives `cidb top` in a tmux pane.
+ensure_tmux() {
+	command -v tmux >/dev/null && return 0
+	[[ $(id -u) -eq 0 ]] || die "tmux is missing: install it (apt-get install tmux)"
+	apt-get update -qq && apt-get install -y -qq tmux >/dev/null || die "apt-get install tmux failed"
+}
+
 main() {
 	bash "$ROOT/scripts/ensure-engine.sh"
+	ensure_tmux
 	bash "$ROOT/scripts/ensure-base-image.sh"
 	ensure_python_venv
 	cd "$ROOT"

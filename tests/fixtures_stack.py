@@ -59,6 +59,11 @@ class Stack:
         )
 
 
+# Every profile's services and volumes too (metrics, backup): a test or `cidb bench metrics`
+# may have started some, and a plain `down` leaves them, their volumes and the network behind.
+DOWN_EVERY_PROFILE = ("--profile", "*", "down", "-v", "--remove-orphans")
+
+
 @contextmanager
 def running_stack(project: str, env: Mapping[str, str] | None = None) -> Iterator[Stack]:
     """A compose project up with `--wait` (logs printed if it fails), down with its volume after.
@@ -68,13 +73,13 @@ def running_stack(project: str, env: Mapping[str, str] | None = None) -> Iterato
         running.compose("up", "-d", "--wait", "--no-build")
     except Exception:
         print(running.compose("logs", "--no-color", retcode=None))
-        running.compose("down", "-v", retcode=None)
+        running.compose(*DOWN_EVERY_PROFILE, retcode=None)
         raise
     try:
         yield running
     finally:
         if os.environ.get("CIDB_KEEP_STACK") != "1":
-            running.compose("down", "-v", "--timeout", "20", retcode=None)
+            running.compose(*DOWN_EVERY_PROFILE, "--timeout", "20", retcode=None)
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ ROW = re.compile(r"^\| (\S+) \| ([^|]+) \| ([\d.]+) \| ([\d.]+) \| (\S+) \| ([\d
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
 def test_quick_bench_writes_report_with_numeric_ratios(
-    settings: Settings, stack, tmp_path: Path, scenario: str
+    settings: Settings, stack, tmp_path: Path, scenario: str, request: pytest.FixtureRequest
 ) -> None:
     """`cidb bench SCENARIO --quick` says what it does as it goes, prints its table and writes
     report.md with number ratios."""
@@ -26,6 +26,12 @@ def test_quick_bench_writes_report_with_numeric_ratios(
         "CI_DB_POOL_PORT": str(settings.pool_port),
         "COMPOSE_PROJECT_NAME": stack.project,
     }
+    if scenario == "metrics":
+        # It starts the metrics profile on the stack: its images, on ephemeral ports.
+        from fixtures_metrics import METRICS_PORTS
+
+        request.getfixturevalue("metrics_images_built")
+        env.update(METRICS_PORTS)
     out = cidb()["bench", scenario, "--quick", "--out", str(tmp_path)].with_env(**env)(timeout=1200)
     print(out)
     assert re.search(rf"^cidb bench: \S+ +\[1/1\] {scenario} started \(--quick\)$", out, re.M), out

@@ -184,7 +184,8 @@ def test_readonly_cannot_write_in_a_clone(on: Any) -> None:
 
 
 def test_plugin_isolates_parallel_tests(ci_env: dict[str, str], tmp_path: Path) -> None:
-    """pytest -n 2 on tests/plugin_suite: two tests writing the same rows never see each other."""
+    """pytest -n 2 on tests/plugin_suite: two tests writing the same rows never see each other
+    (and the README's example passes)."""
     suite = ROOT / "tests" / "plugin_suite"
     # The outer run's PYTEST_ADDOPTS (.ci/run sets -q) would make this one print no summary.
     outer = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
@@ -195,7 +196,7 @@ def test_plugin_isolates_parallel_tests(ci_env: dict[str, str], tmp_path: Path) 
         env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "2 passed" in run.stdout
+    assert "3 passed" in run.stdout
 
 
 def test_cidb_db_create_prints_a_url_and_drop_removes_it(ci_env: dict[str, str]) -> None:
@@ -215,3 +216,114 @@ def test_cidb_db_create_prints_a_url_and_drop_removes_it(ci_env: dict[str, str])
     subprocess.run([cidb, "db", "drop", "--env", name], env=env, timeout=60, check=True)
     with pytest.raises(psycopg.OperationalError, match="does not exist"):
         psycopg.connect(url)
+
+
+def clone_names(settings: Settings, env: dict[str, str]) -> set[str]:
+    with clones.cloner(settings, env) as conn:
+        rows = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", (clones.PREFIX + "%",)
+        ).fetchall()
+    return {row[0] for row in rows}
+
+
+def test_clone_pool_keeps_clones_ready_and_drops_what_it_gets_back(
+    ci_env: dict[str, str],
+) -> None:
+    """Two clones exist before the first take; a taken one is refilled, dropped when given
+    back, and closing the pool drops the ready ones."""
+    from cidb.containers import wait_until
+
+    base = Settings.from_env(ci_env)
+    before = clone_names(base, ci_env)
+
+    def made() -> set[str]:
+        return clone_names(base, ci_env) - before
+
+    with clones.ClonePool(base, ci_env, ready=2) as pool:
+        wait_until(lambda: len(made()) == 2, 60, lambda: f"clones made: {made()}")
+        taken = pool.take()
+        assert taken.database in made()
+        with psycopg.connect(taken.conninfo("ci_app")) as conn:
+            assert conn.execute("SELECT current_database()").fetchone() == (taken.database,)
+        wait_until(lambda: len(made()) == 3, 60, lambda: f"not refilled: {made()}")
+        pool.give_back(taken.database)
+        wait_until(lambda: taken.database not in made(), 60, lambda: f"not dropped: {made()}")
+        second = pool.take()
+        assert second.database != taken.database
+        pool.give_back(second.database)
+    assert made() == set()
+
+
+def test_clone_pool_names_a_missing_template(ci_env: dict[str, str]) -> None:
+    """A template that does not exist: take() fails with the server's reason, not a timeout."""
+    env = {**ci_env, "CI_DB_TEMPLATE": "no_such_template"}
+    with (
+        clones.ClonePool(Settings.from_env(env), env) as pool,
+        pytest.raises(RuntimeError, match='"no_such_template" does not exist'),
+    ):
+        pool.take(timeout=60)
+
+
+def test_user_init_files_reach_the_clones_across_restarts(
+    ci_images: dict[str, str], tmp_path: Path
+) -> None:
+    """An init file's rows are in every clone, at the first start (the template remade) and
+    after a restart (the template brought up to date in place); the clones live on the tmpfs
+    tablespace, which a restart (the tmpfs emptied) makes again."""
+    from support.docker import run_container
+
+    (tmp_path / "50-marker.sql").write_text(
+        "INSERT INTO public.tenants (name, slug) VALUES ('From an init file', 'init-file');\n"
+    )
+    tmp_path.chmod(0o755)
+    (tmp_path / "50-marker.sql").chmod(0o644)
+    container = run_container(
+        ci_images["ci"],
+        env=ENV,
+        volumes=[f"{tmp_path}:/docker-entrypoint-initdb.d:ro"],
+        extra=["--tmpfs", "/var/lib/postgresql/clones:uid=999,gid=999"],
+    )
+    try:
+        for start in ("first start", "restart"):
+            if start == "restart":
+                container.restart()
+            container.wait_healthy()
+            env = {**ENV, "CI_DB_HOST": "127.0.0.1", "CI_DB_PORT": str(container.port(5432))}
+            base = Settings.from_env(env)
+            made = clones.create_clone(base, env=env)
+            try:
+                with psycopg.connect(made.conninfo("ci_admin")) as admin:
+                    slugs = admin.execute("SELECT slug FROM public.tenants").fetchall()
+                    tablespace = admin.execute(
+                        "SELECT t.spcname FROM pg_database AS d"
+                        " JOIN pg_tablespace AS t ON t.oid = d.dattablespace"
+                        " WHERE d.datname = current_database()"
+                    ).fetchone()
+                assert slugs == [("init-file",)], start
+                assert tablespace == (clones.TABLESPACE,), start
+                assert (
+                    container.exec(
+                        "findmnt", "-n", "-o", "FSTYPE", "/var/lib/postgresql/clones"
+                    ).strip()
+                    == "tmpfs"
+                )
+            finally:
+                clones.drop_clone(base, made.database, env=env)
+    finally:
+        container.remove()
+
+
+def test_a_clone_dir_postgres_cannot_write_stops_the_start_with_the_fix(
+    ci_images: dict[str, str],
+) -> None:
+    """A tmpfs mounted without uid 999: the container exits and its log names the mount option."""
+    from support.docker import run_container
+
+    container = run_container(
+        ci_images["ci"], env=ENV, extra=["--tmpfs", "/var/lib/postgresql/clones:mode=0755"]
+    )
+    try:
+        assert container.wait_exit() != 0
+        assert "--tmpfs /var/lib/postgresql/clones:uid=999,gid=999" in container.logs()
+    finally:
+        container.remove()

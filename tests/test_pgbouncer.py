@@ -43,7 +43,7 @@ DOCUMENTED_CONFIG = {
     "auth_query": "SELECT usename, passwd FROM pgbouncer.get_auth($1)",
     "auth_dbname": "contextinject",
     "admin_users": "",
-    "stats_users": "ci_readonly, ci_admin",
+    "stats_users": "ci_readonly, ci_admin, ci_monitor",
     "server_reset_query": "RESET ALL; SELECT pgbouncer.close_if_prepared_in_sql()",
     "server_reset_query_always": "1",
     "max_prepared_statements": "200",

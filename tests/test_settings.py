@@ -137,6 +137,7 @@ def test_manifest_matches_the_contract() -> None:
         "ci_admin",
         "pgbouncer_auth",
         "ci_auth_lookup",
+        "ci_monitor",
     }
     assert {r.name for r in roles.login_roles()} == {
         "ci_migrator",
@@ -144,9 +145,19 @@ def test_manifest_matches_the_contract() -> None:
         "ci_readonly",
         "ci_admin",
         "pgbouncer_auth",
+        "ci_monitor",
     }
     assert {r.name for r in by_name.values() if r.bypassrls} == {"ci_admin", "ci_auth_lookup"}
-    assert {r.name for r in by_name.values() if r.pooled} == {"ci_app", "ci_readonly", "ci_admin"}
+    # ci_monitor is looked up for PgBouncer's console only (its pg_hba.conf refuses it elsewhere).
+    assert {r.name for r in by_name.values() if r.pooled} == {
+        "ci_app",
+        "ci_readonly",
+        "ci_admin",
+        "ci_monitor",
+    }
+    assert {r.name: r.member_of for r in by_name.values() if r.member_of} == {
+        "ci_monitor": ["pg_monitor"]
+    }
     assert by_name["ci_migrator"].settings == {"role": "ci_owner"}
 
 

@@ -254,6 +254,25 @@ def resolve_tenant(settings: Settings, tenant: str) -> str:
     return str(row[0])
 
 
+@Cidb.subcommand("top")
+class Top(cli.Application):
+    """A live view as ci_monitor: pools, waiting clients, transactions, locks, statements."""
+
+    interval = cli.SwitchAttr(
+        ["-i", "--interval"], float, default=1.0, help="seconds between refreshes"
+    )
+    once = cli.Flag("--once", help="print one frame and exit (no terminal needed)")
+
+    def main(self) -> int:
+        from cidb import top
+
+        try:
+            return top.run(stack_settings(), interval=self.interval, once=self.once)
+        except SettingsError as error:
+            print(f"cidb: {error}", file=sys.stderr)
+            return 1
+
+
 @Cidb.subcommand("bench")
 class Bench(cli.Application):
     """Run benchmarks against the stack; print ratios and write bench/report.md."""

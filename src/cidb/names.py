@@ -25,6 +25,22 @@ CI_IMAGE_ENV = "CI_DB_CI_IMAGE"
 DB_TARGET_ENV = "CI_DB_TARGET"
 
 
+# The compose `metrics` profile's images: target -> (override variable, contract-style tag).
+METRICS_IMAGES = {
+    "postgres-exporter": ("CI_DB_POSTGRES_EXPORTER_IMAGE", "ci-db-postgres-exporter:17"),
+    "pgbouncer-exporter": ("CI_DB_PGBOUNCER_EXPORTER_IMAGE", "ci-db-pgbouncer-exporter:17"),
+    "prometheus": ("CI_DB_PROMETHEUS_IMAGE", "ci-db-prometheus:17"),
+}
+# The role the exporters and `cidb top` log in as (pg_monitor, PgBouncer stats_users).
+MONITOR_ROLE = "ci_monitor"
+
+
+def metrics_images(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Dockerfile target -> image tag of the metrics profile (overridable like CI_DB_IMAGE)."""
+    source = os.environ if env is None else env
+    return {target: source.get(var) or tag for target, (var, tag) in METRICS_IMAGES.items()}
+
+
 def db_image(env: Mapping[str, str] | None = None) -> str:
     """The database image tag: CI_DB_IMAGE, else the contract's ci-db:17."""
     return (os.environ if env is None else env).get(DB_IMAGE_ENV) or DB_IMAGE

@@ -25,6 +25,8 @@ class Role:
     pooled: bool
     settings: dict[str, str] = field(default_factory=dict)
     purpose: str = ""
+    # Predefined roles it is granted (ci_monitor: pg_monitor); nothing else is.
+    member_of: list[str] = field(default_factory=list)
 
     @property
     def alias(self) -> str | None:

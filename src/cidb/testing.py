@@ -11,8 +11,8 @@ image's cloning role (docs/ci.md). Nothing runs unless a test asks for a fixture
 
 from __future__ import annotations
 
+import os
 import uuid
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -41,24 +41,27 @@ def cidb_settings() -> Settings:
 
 
 @pytest.fixture(scope="session")
-def cidb_cloner(cidb_settings: Settings) -> Iterator[psycopg.Connection]:
-    """ci_test's connection, one per session (per xdist worker): a clone costs no login."""
-    with clones.cloner(cidb_settings) as conn:
-        yield conn
+def cidb_clones(cidb_settings: Settings) -> Iterator[clones.ClonePool]:
+    """Clones made ahead by a background thread, one pool per session (per xdist worker): a test
+    takes a ready one instead of waiting for CREATE DATABASE. CIDB_READY_CLONES sets how many
+    are kept ready (default 2)."""
+    value = os.environ.get("CIDB_READY_CLONES", "2")
+    if not value.isdigit() or int(value) < 1:
+        raise pytest.UsageError(f"CIDB_READY_CLONES={value!r}: a whole number of clones, 1 or more")
+    ready = int(value)
+    with clones.ClonePool(cidb_settings, ready=ready) as pool:
+        yield pool
 
 
 @pytest.fixture
-def cidb_database(cidb_settings: Settings, cidb_cloner: psycopg.Connection) -> Iterator[Settings]:
+def cidb_database(cidb_clones: clones.ClonePool) -> Iterator[Settings]:
     """A fresh clone of the migrated template for this test; Settings pointing at it. Dropped
-    after the test (a warning, not an error, if a session of the test still holds it)."""
-    clone = clones.create_clone(cidb_settings, conn=cidb_cloner)
+    after the test, in the background (a warning if a session of the test still holds it)."""
+    clone = cidb_clones.take()
     try:
         yield clone
     finally:
-        try:
-            clones.drop_clone(cidb_settings, clone.database, conn=cidb_cloner)
-        except psycopg.Error as error:
-            warnings.warn(f"cidb: could not drop {clone.database}: {error}", stacklevel=1)
+        cidb_clones.give_back(clone.database)
 
 
 @pytest.fixture

@@ -7,15 +7,17 @@ from __future__ import annotations
 import statistics
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 from plumbum import local
 from psycopg import sql
 
 from cidb import clones, names, roles
-from cidb.bench.core import LOWER, Metric, Result, step
+from cidb.bench.core import LOWER, NEITHER, Metric, Result, step
 from cidb.compose import project_dir
-from cidb.containers import DOCKER, HEALTHCHECK, run_container, wait_until
+from cidb.containers import DOCKER, HEALTHCHECK, Container, run_container, wait_until
 from cidb.settings import Settings
 
 # The same packages as ci-db:17 (it is that image), no schema, no entrypoint: initdb at start,
@@ -73,56 +75,131 @@ def cold_start(image: str, *, plain: bool = False) -> float:
         db.remove()
 
 
-def per_test(image: str, rounds: int) -> tuple[list[float], list[float], list[float], list[float]]:
-    """ms per fresh database: clone FILE_COPY, clone WAL_LOG, migrate from scratch, TRUNCATE."""
+# As docs/ci.md tells users to run it: the clones' tablespace on a tmpfs.
+TMPFS = ("--tmpfs", "/var/lib/postgresql/clones:uid=999,gid=999")
+
+
+def start_ci(image: str, environment: dict[str, str]) -> tuple[Container, Settings]:
+    """A ci container with the clones' tmpfs, ready; Settings for its contextinject."""
+    db = run_container(image, env=environment, prefix="cidb-bench", label="cidb-bench=1",
+                       extra=TMPFS)  # fmt: skip
+    db.wait_ready()
+    environment |= {"CI_DB_HOST": "127.0.0.1", "CI_DB_PORT": str(db.port(5432))}
+    return db, Settings.from_env(environment)
+
+
+def per_test(image: str, rounds: int) -> dict[str, list[float]]:
+    """ms per fresh database, each way: a clone on the tmpfs (FILE_COPY and WAL_LOG), a clone
+    on the container's disk, a database migrated from scratch, and TRUNCATE of the 11 tables in
+    contextinject (what a suite without clones does) and in a clone on the tmpfs."""
     environment = env()
-    db = run_container(image, env=environment, prefix="cidb-bench", label="cidb-bench=1")
+    db, base = start_ci(image, environment)
+    times: dict[str, list[float]] = {
+        k: [] for k in ("tmpfs", "wal_log", "disk", "scratch", "truncate", "truncate_tmpfs")
+    }
+
+    @contextmanager
+    def timed(sink: str) -> Iterator[None]:
+        # From a clean checkpoint: FILE_COPY's own checkpoint would flush what came before.
+        db.psql("CHECKPOINT")
+        start = time.perf_counter()
+        yield
+        times[sink].append((time.perf_counter() - start) * 1000)
+
     try:
-        db.wait_ready()
-        environment |= {"CI_DB_HOST": "127.0.0.1", "CI_DB_PORT": str(db.port(5432))}
-        base = Settings.from_env(environment)
-        file_copy: list[float] = []
-        wal_log: list[float] = []
-        scratch: list[float] = []
-        truncate: list[float] = []
         work = clones.create_clone(base, env=environment)
         with (
-            psycopg.connect(work.conninfo("ci_migrator"), autocommit=True) as owner,
+            psycopg.connect(base.conninfo("ci_migrator"), autocommit=True) as owner,
+            psycopg.connect(work.conninfo("ci_migrator"), autocommit=True) as work_owner,
             clones.cloner(base, environment) as cloner,
         ):
-            listed = owner.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
-            ).fetchall()
-            tables = [row[0] for row in listed]
-            truncate_all = sql.SQL("TRUNCATE {} CASCADE").format(
-                sql.SQL(", ").join(sql.Identifier("public", t) for t in tables)
+            truncate_all = truncate_statement(owner)
+            disk = sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
+                sql.Identifier("cidb_test_disk"), sql.Identifier(names.TEMPLATE_DATABASE)
             )
             for index in range(rounds):
-                step(f"round {index + 1}/{rounds}: clone x2, from scratch, truncate")
-                # Each timing starts from a clean checkpoint: FILE_COPY's own checkpoint would
-                # otherwise also flush whatever the previous step left dirty.
-                for strategy, sink in (("FILE_COPY", file_copy), ("WAL_LOG", wal_log)):
-                    db.psql("CHECKPOINT")
-                    start = time.perf_counter()
-                    made = clones.create_clone(base, strategy=strategy, conn=cloner)
-                    sink.append((time.perf_counter() - start) * 1000)
+                step(f"round {index + 1}/{rounds}: clones, from scratch, truncate")
+                for strategy, sink in (("FILE_COPY", "tmpfs"), ("WAL_LOG", "wal_log")):
+                    with timed(sink):
+                        made = clones.create_clone(base, strategy=strategy, conn=cloner)
                     clones.drop_clone(base, made.database, conn=cloner)
-                scratch_db = f"scratch_{uuid.uuid4().hex[:8]}"
-                db.psql("CHECKPOINT")
-                start = time.perf_counter()
-                db.exec("bash", "-c", FROM_SCRATCH, env={**environment, "SCRATCH_DB": scratch_db})
-                scratch.append((time.perf_counter() - start) * 1000)
-                db.psql(f'DROP DATABASE "{scratch_db}"', database="postgres")
-                db.psql("CHECKPOINT")
-                start = time.perf_counter()
-                owner.execute(truncate_all)
-                truncate.append((time.perf_counter() - start) * 1000)
+                with timed("disk"):
+                    cloner.execute(disk)
+                clones.drop_clone(base, "cidb_test_disk", conn=cloner)
+                scratch = {**environment, "SCRATCH_DB": f"scratch_{uuid.uuid4().hex[:8]}"}
+                with timed("scratch"):
+                    db.exec("bash", "-c", FROM_SCRATCH, env=scratch)
+                db.psql(f'DROP DATABASE "{scratch["SCRATCH_DB"]}"', database="postgres")
+                with timed("truncate"):
+                    owner.execute(truncate_all)
+                with timed("truncate_tmpfs"):
+                    work_owner.execute(truncate_all)
         clones.drop_clone(base, work.database, env=environment)
-        if len(tables) != 11:
-            step(f"note: {len(tables)} application tables (expected 11)")
-        return file_copy, wal_log, scratch, truncate
+        return times
     finally:
         db.remove()
+
+
+def a_test(database: Settings) -> None:
+    """What a small database test does: log in, make a tenant and a project, read them back."""
+    slug = f"t-{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(database.conninfo("ci_admin"), autocommit=True) as conn:
+        conn.execute(
+            "WITH t AS (INSERT INTO public.tenants (name, slug) VALUES (%s, %s) RETURNING id)"
+            " INSERT INTO public.projects (tenant_id, name) SELECT id, 'default' FROM t",
+            (slug, slug),
+        )
+        conn.execute("SELECT count(*) FROM public.projects").fetchone()
+
+
+def suite(image: str, tests: int) -> tuple[list[float], list[float], float, float]:
+    """TESTS small tests, run twice in one container: each on a clone taken from a ClonePool (as
+    the pytest plugin does), and each after a TRUNCATE of the application tables in one
+    database. Per-test waits for a fresh database (ms), and each suite's wall time (s)."""
+    environment = env()
+    db, base = start_ci(image, environment)
+    try:
+        taken: list[float] = []
+        truncated: list[float] = []
+        step(f"a suite of {tests} small tests on pooled clones")
+        suite_start = time.perf_counter()
+        with clones.ClonePool(base, environment, ready=2) as pool:
+            for _ in range(tests):
+                start = time.perf_counter()
+                clone = pool.take()
+                taken.append((time.perf_counter() - start) * 1000)
+                a_test(clone)
+                pool.give_back(clone.database)
+            pooled_wall = time.perf_counter() - suite_start
+        step(f"the same {tests} tests in contextinject, each after a TRUNCATE")
+        with psycopg.connect(base.conninfo("ci_migrator"), autocommit=True) as owner:
+            truncate_all = truncate_statement(owner)
+            suite_start = time.perf_counter()
+            for _ in range(tests):
+                start = time.perf_counter()
+                owner.execute(truncate_all)
+                truncated.append((time.perf_counter() - start) * 1000)
+                a_test(base)
+            truncate_wall = time.perf_counter() - suite_start
+        return taken, truncated, pooled_wall, truncate_wall
+    finally:
+        db.remove()
+
+
+def truncate_statement(owner: psycopg.Connection) -> sql.Composed:
+    """TRUNCATE of every table in public (the application's 11), as their owner."""
+    listed = owner.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
+    ).fetchall()
+    if len(listed) != 11:
+        step(f"note: {len(listed)} application tables (expected 11)")
+    return sql.SQL("TRUNCATE {} CASCADE").format(
+        sql.SQL(", ").join(sql.Identifier("public", row[0]) for row in listed)
+    )
+
+
+def p90(values: list[float]) -> float:
+    return statistics.quantiles(values, n=10)[-1] if len(values) > 1 else values[0]
 
 
 def run(settings: Settings, quick: bool = False) -> Result:
@@ -138,8 +215,10 @@ def run(settings: Settings, quick: bool = False) -> Result:
         ci.append(cold_start(ci_image))
         full.append(cold_start(db_image()))
         plain.append(cold_start(db_image(), plain=True))
-    file_copy, wal_log, scratch, truncate = per_test(ci_image, 2 if quick else 10)
+    t = per_test(ci_image, 2 if quick else 10)
+    taken, truncated, pooled_wall, truncate_wall = suite(ci_image, 5 if quick else 100)
     med = statistics.median
+    clone, truncate = med(t["tmpfs"]), med(t["truncate"])
     result = Result("ci", "ci-db:17-ci / a clone", "ci-db:17, plain PG 17 / other fresh DBs")
     result.metrics += [
         Metric("cold start: ci vs ci-db:17 (goal <= 0.25)", med(ci), med(full), "s", better=LOWER),
@@ -148,26 +227,59 @@ def run(settings: Settings, quick: bool = False) -> Result:
         ),
         Metric(
             "fresh DB: clone vs migrate (goal <= 0.05)",
-            med(file_copy),
-            med(scratch),
+            clone,
+            med(t["scratch"]),
+            "ms",
+            better=LOWER,
+        ),
+        Metric("fresh DB: clone vs truncate (goal <= 1)", clone, truncate, "ms", better=LOWER),
+        Metric(
+            "in a suite: pooled clone wait vs truncate",
+            med(taken),
+            med(truncated),
             "ms",
             better=LOWER,
         ),
         Metric(
-            "fresh DB: clone vs truncate 11 (goal <= 1)",
-            med(file_copy),
-            med(truncate),
+            "in a suite, p90: pooled clone vs truncate",
+            p90(taken),
+            p90(truncated),
             "ms",
             better=LOWER,
         ),
-        Metric("clone: FILE_COPY vs WAL_LOG", med(file_copy), med(wal_log), "ms", better=LOWER),
+        Metric(
+            "suite wall time: pooled clones vs truncate",
+            pooled_wall,
+            truncate_wall,
+            "s",
+            better=LOWER,
+        ),
+        Metric(
+            "clone: on tmpfs vs on the container's disk", clone, med(t["disk"]), "ms", better=LOWER
+        ),
+        Metric("clone: FILE_COPY vs WAL_LOG (tmpfs)", clone, med(t["wal_log"]), "ms", better=LOWER),
+        Metric(
+            "truncate: contextinject vs tmpfs",
+            truncate,
+            med(t["truncate_tmpfs"]),
+            "ms",
+            better=NEITHER,
+        ),
     ]
     result.notes += [
-        f"absolute: a clone (FILE_COPY) takes {med(file_copy):.1f} ms median on this machine"
-        " (CREATE DATABASE and its grants on an open ci_test session, as the pytest plugin does)",
+        f"absolute: a clone takes {clone:.1f} ms median on this machine with the clones'"
+        f" tablespace on a tmpfs, {med(t['disk']):.1f} ms on the container's disk (CREATE"
+        " DATABASE and its grants on an open ci_test session, as the pytest plugin does)",
         "cold start = `docker run` to the first passing healthcheck (TCP up, plan deployed);"
         " plain = ci-db:17's packages with initdb at start and no schema (pg_isready over TCP)",
-        "migrate = CREATE DATABASE + the init scripts + the whole Sqitch plan, by the entrypoint's"
-        " own functions via docker exec; truncate = TRUNCATE of every public table as ci_owner",
+        "the ci containers run as docs/ci.md says: `--tmpfs /var/lib/postgresql/clones`;"
+        " truncate = TRUNCATE of the 11 tables as ci_owner in contextinject, on the container's"
+        " disk, as a suite without clones does (the last line: the same in a tmpfs database)",
+        "in a suite = 100 small tests (log in as ci_admin, insert a tenant and a project,"
+        " count), each on a clone taken from a ClonePool keeping 2 ready in a background thread"
+        " (the pytest plugin's way), vs the same tests each after a TRUNCATE; the wall time"
+        " counts the background cloning's cost too",
+        "migrate = CREATE DATABASE + the init scripts + the whole Sqitch plan, by the"
+        " entrypoint's own functions via docker exec",
     ]
     return result

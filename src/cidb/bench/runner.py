@@ -13,6 +13,7 @@ from cidb.bench import (
     backup,
     ci,
     ingest,
+    metrics,
     migrate_job,
     migration,
     pool,
@@ -46,6 +47,7 @@ SCENARIOS: dict[str, Scenario] = {
     "seed": seed.run,
     "ci": ci.run,
     "backup": backup.run,
+    "metrics": metrics.run,
 }
 
 
