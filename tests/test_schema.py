@@ -367,7 +367,7 @@ def test_vector_dims_works_on_chunks_embedding(db: Container) -> None:
 
 # -- extensions live in their own schema (the contract's `extensions`) ------------------------
 EXTENSIONS = ["vector", "pg_trgm", "uuid-ossp", "pg_stat_statements"]
-USAGE_ROLES = ["ci_owner", "ci_migrator", "ci_app", "ci_readonly", "ci_admin"]
+USAGE_ROLES = ["ci_owner", "ci_migrator", "ci_app", "ci_readonly", "ci_admin", "ci_monitor"]
 
 
 @pytest.mark.parametrize("extension", EXTENSIONS)
