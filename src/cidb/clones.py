@@ -84,12 +84,14 @@ def create_clone(
     env: Mapping[str, str] | None = None,
     strategy: str = STRATEGY,
     conn: psycopg.Connection | None = None,
+    in_tablespace: bool = True,
 ) -> Settings:
     """A new database cloned from the template; Settings that point at it (same passwords).
 
     Its connect grants are the main database's: the login roles CONNECT, ci_owner CONNECT and
     TEMPORARY, PUBLIC nothing (a clone starts with PostgreSQL's default ACL, not the template's).
     CONN: a cloner() connection to reuse; else one is opened and closed for this call.
+    IN_TABLESPACE=False keeps it beside the template (the benchmark's comparison).
     """
     if strategy not in ("FILE_COPY", "WAL_LOG"):
         raise ValueError(f"strategy {strategy!r}: use FILE_COPY or WAL_LOG")
@@ -99,9 +101,12 @@ def create_clone(
     template = sql.Identifier(template_database(settings, env))
     with _session(settings, env, conn) as session:
         # A server without the tablespace (an older image) keeps clones beside the template.
-        found = session.execute(
-            "SELECT spcname FROM pg_catalog.pg_tablespace WHERE spcname = %s", (TABLESPACE,)
-        ).fetchone()
+        found = (
+            in_tablespace
+            and session.execute(
+                "SELECT spcname FROM pg_catalog.pg_tablespace WHERE spcname = %s", (TABLESPACE,)
+            ).fetchone()
+        )
         where = (
             sql.SQL(" TABLESPACE {}").format(sql.Identifier(TABLESPACE)) if found else sql.SQL("")
         )
