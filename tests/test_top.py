@@ -25,7 +25,9 @@ def tmux_session(stack: Stack) -> Iterator[str]:
     settings = stack.settings()
     env = {"CI_DB_PORT": str(settings.port), "CI_DB_POOL_PORT": str(settings.pool_port)}
     command = " ".join([*(f"{k}={v}" for k, v in env.items()), str(cidb().executable)])
-    TMUX["new-session", "-d", "-s", name, "-x", "220", "-y", "80", f"env {command} top"]()
+    # exec: the shell tmux starts the command with gives way to cidb top, so Ctrl-C reaches
+    # cidb top alone (a shell left waiting dies of the SIGINT itself, and the pane reports that).
+    TMUX["new-session", "-d", "-s", name, "-x", "220", "-y", "80", f"exec env {command} top"]()
     TMUX["set-option", "-t", name, "remain-on-exit", "on"](retcode=None)
     try:
         yield name

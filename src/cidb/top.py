@@ -8,10 +8,8 @@ second until q or Ctrl-C.
 from __future__ import annotations
 
 import select
-import signal
 import sys
 import termios
-import threading
 import time
 import tty
 from collections.abc import Iterator, Sequence
@@ -196,11 +194,6 @@ def run(settings: Settings, interval: float = 1.0, once: bool = False) -> int:
     """Refresh every INTERVAL seconds until q or Ctrl-C (ONCE: print one frame and return)."""
     sources = Sources(settings)
     console = Console()
-    # Ctrl-C sets a flag the loop reads (within INTERVAL) instead of raising KeyboardInterrupt
-    # wherever it lands: inside a psycopg wait it became a cancelled query or escaped, and the
-    # process died by the signal instead of quitting cleanly.
-    stop = threading.Event()
-    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
         if once:
             console.print(render(sources.snapshot(), settings))
@@ -209,11 +202,10 @@ def run(settings: Settings, interval: float = 1.0, once: bool = False) -> int:
             keys() as interactive,
             Live(render(sources.snapshot(), settings), console=console, screen=True) as live,
         ):
-            while not stop.is_set() and not quit_pressed(interactive, interval):
-                if stop.is_set():
-                    break
+            while not quit_pressed(interactive, interval):
                 live.update(render(sources.snapshot(), settings))
+    except KeyboardInterrupt:
+        pass
     finally:
-        signal.signal(signal.SIGINT, previous)
         sources.close()
     return 0
