@@ -1,6 +1,7 @@
 # ci-db: PostgreSQL 17 + pgvector for multi-tenant RAG, and its PgBouncer sidecar.
 # Targets: postgres (default, last in this file) -> ci-db:17; pgbouncer -> ci-db-pgbouncer:17;
-# ci -> ci-db:17-ci (docs/ci.md). postgres and ci both build on the server stage.
+# ci -> ci-db:17-ci (docs/ci.md). postgres, ci and ha (ci-db:17-ha) build on the server stage;
+# etcd and haproxy are compose.ha.yaml's other images (ci-db-etcd:17, ci-db-haproxy:17).
 # The compose `metrics` profile (README "Observability"): postgres-exporter ->
 # ci-db-postgres-exporter:17, pgbouncer-exporter -> ci-db-pgbouncer-exporter:17, prometheus ->
 # ci-db-prometheus:17 (Prometheus with ci-db's scrape config and alert rules; promtool too).
@@ -250,6 +251,63 @@ RUN set -eu; \
     CI_DB_PREPARE_ONLY=1 POSTGRES_PASSWORD="$(od -An -N24 -tx1 /dev/urandom)" \
         /usr/local/bin/docker-entrypoint.sh postgres; \
     mkdir -m 0700 /var/lib/postgresql/clones
+
+# ---------------------------------------------------------------------------------------------
+# High availability (README "High availability", compose.ha.yaml). ha -> ci-db:17-ha: the server
+# stage plus Patroni, which bootstraps and supervises PostgreSQL when CI_DB_HA=patroni. A target of
+# its own, not in ci-db:17: Patroni brings Python 3 and some 60 MB of modules that a single server,
+# the CI image and the size report do not need. Without CI_DB_HA it is ci-db:17.
+FROM server AS ha
+ARG PATRONI_VERSION=4.0.7-3~deb13u1
+ARG PYTHON3_ETCD_VERSION=0.4.5-6
+USER 0:0
+RUN set -eux; \
+    apt-get update; \
+    apt-get install -y --no-install-recommends \
+        "patroni=${PATRONI_VERSION}" "python3-etcd=${PYTHON3_ETCD_VERSION}"; \
+    rm -rf /var/lib/apt/lists/*; \
+    # Patroni's runtime config (secrets included) is written at start into a postgres-only dir.
+    mkdir -m 0700 /var/lib/postgresql/ha; chown postgres:postgres /var/lib/postgresql/ha
+COPY docker/ha.sh docker/ci-db-ha-post-bootstrap /usr/local/lib/ci-db/
+COPY docker/ci-db-ha-healthcheck /usr/local/bin/
+ENV CI_DB_HA=patroni
+USER 999:999
+# Patroni's REST API (health for HAProxy, switchover/failover with authentication).
+EXPOSE 5432 8008
+# Patroni stops PostgreSQL (fast) and releases the leader key on SIGTERM.
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=5s --timeout=5s --start-period=180s --retries=3 \
+    CMD ["/usr/local/bin/ci-db-ha-healthcheck"]
+VOLUME /var/lib/postgresql/data
+
+# etcd, Patroni's consensus store (compose.ha.yaml runs three members).
+FROM debian-base AS etcd
+ARG ETCD_VERSION=3.5.16-4
+RUN set -eux; \
+    apt-get update; \
+    apt-get install -y --no-install-recommends "etcd-server=${ETCD_VERSION}" "etcd-client=${ETCD_VERSION}"; \
+    rm -rf /var/lib/apt/lists/*; \
+    mkdir -p /var/lib/etcd; chmod 0700 /var/lib/etcd; chown postgres:postgres /var/lib/etcd
+USER 999:999
+EXPOSE 2379 2380
+HEALTHCHECK --interval=5s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["etcdctl", "--endpoints=http://127.0.0.1:2379", "--command-timeout=4s", "endpoint", "health"]
+VOLUME /var/lib/etcd
+ENTRYPOINT ["etcd"]
+
+# HAProxy routes by Patroni's health endpoints: the write port to /primary, the read port to /replica.
+FROM debian-base AS haproxy
+ARG HAPROXY_VERSION=3.0.11-1+deb13u4
+RUN set -eux; \
+    apt-get update; \
+    apt-get install -y --no-install-recommends "haproxy=${HAPROXY_VERSION}"; \
+    rm -rf /var/lib/apt/lists/*
+COPY haproxy/haproxy.cfg /etc/haproxy/haproxy.cfg
+USER 999:999
+EXPOSE 5000 5001 7000
+HEALTHCHECK --interval=5s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/7000"]
+ENTRYPOINT ["haproxy", "-W", "-db", "-f", "/etc/haproxy/haproxy.cfg"]
 
 # ---------------------------------------------------------------------------------------------
 # ci-db:17, the default target.

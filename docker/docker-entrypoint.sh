@@ -35,6 +35,9 @@ readonly CI_DB_LIB
 . "$CI_DB_LIB/tls.sh"
 # shellcheck source=docker/backup.sh
 . "$CI_DB_LIB/backup.sh"
+# Only in ci-db:17-ha (Dockerfile target ha): CI_DB_HA=patroni hands PostgreSQL to Patroni.
+# shellcheck source=docker/ha.sh
+if [[ -r $CI_DB_LIB/ha.sh ]]; then . "$CI_DB_LIB/ha.sh"; else ha_mode() { false; }; fi
 
 # SECRET_VARS and ROLE_OF_VAR (CI_APP_PASSWORD -> ci_app) from the manifest. Perl is in the
 # image for Sqitch, and JSON::PP is part of it.
@@ -415,6 +418,10 @@ _main() {
 
 	docker_setup_env
 	docker_memory_args
+	if [[ -n ${CI_DB_HA:-} ]] && ! ha_mode; then
+		die "CI_DB_HA='$CI_DB_HA': only CI_DB_HA=patroni exists, in the image ci-db:17-ha (Dockerfile target ha)"
+	fi
+	ha_mode && ha_main
 	docker_tls_args
 	backup_setup
 	docker_create_db_directories

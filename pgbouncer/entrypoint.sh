@@ -23,6 +23,9 @@ pgbouncer_setup_env() {
 		die "no PGBOUNCER_AUTH_PASSWORD or PGBOUNCER_AUTH_PASSWORD_FILE: PgBouncer cannot look up logins"
 	[[ $DB_PORT =~ ^[0-9]+$ ]] || die "DB_PORT='$DB_PORT' is not a port number"
 	[[ $DB_HOST =~ ^[A-Za-z0-9._-]+$ ]] || die "DB_HOST='$DB_HOST' is not a host name"
+	# HA (compose.ha.yaml): the replicas' read port, served as <POSTGRES_DB>_ro.
+	[[ -z ${DB_RO_HOST:-} || $DB_RO_HOST =~ ^[A-Za-z0-9._-]+$ ]] || die "DB_RO_HOST='$DB_RO_HOST' is not a host name"
+	[[ ${DB_RO_PORT:=$DB_PORT} =~ ^[0-9]+$ ]] || die "DB_RO_PORT='$DB_RO_PORT' is not a port number"
 	[[ $POSTGRES_DB =~ ^[A-Za-z0-9_]+$ ]] || die "POSTGRES_DB='$POSTGRES_DB' is not a plain database name"
 	: "${PGBOUNCER_RESET:=full}"
 	[[ $PGBOUNCER_RESET == full || $PGBOUNCER_RESET == settings ]] ||
@@ -58,8 +61,11 @@ pgbouncer_write_settings() {
 pgbouncer_write_runtime() {
 	mkdir -p "$RUN_DIR"
 	umask 077
-	printf '%s = host=%s port=%s dbname=%s\n' "$POSTGRES_DB" "$DB_HOST" "$DB_PORT" "$POSTGRES_DB" \
-		>"$RUN_DIR/databases.ini"
+	{
+		printf '%s = host=%s port=%s dbname=%s\n' "$POSTGRES_DB" "$DB_HOST" "$DB_PORT" "$POSTGRES_DB"
+		[[ -z ${DB_RO_HOST:-} ]] ||
+			printf '%s_ro = host=%s port=%s dbname=%s\n' "$POSTGRES_DB" "$DB_RO_HOST" "$DB_RO_PORT" "$POSTGRES_DB"
+	} >"$RUN_DIR/databases.ini"
 	pgbouncer_write_settings >"$RUN_DIR/settings.ini"
 	printf '%s %s\n' "$(auth_file_quote pgbouncer_auth)" "$(auth_file_quote "$PGBOUNCER_AUTH_PASSWORD")" \
 		>"$RUN_DIR/userlist.txt"

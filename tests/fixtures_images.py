@@ -27,7 +27,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     (or its fixture) names `images` itself.
     """
     for item in items:
-        if {"images", "ci_images"} & set(getattr(item, "fixturenames", ())):
+        if {"images", "ci_images", "ha_images_built"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.docker)
 
 

@@ -11,6 +11,7 @@ from plumbum import FG, cli, local
 from cidb import __version__
 from cidb.compose import compose, host_setup_script, project_dir
 from cidb.devstack import dev_settings
+from cidb.ha import HaStack
 from cidb.settings import Settings, SettingsError, resolve_role
 from cidb.sqitch import Sqitch, SqitchError, Target, checked, deploy
 
@@ -471,6 +472,90 @@ class Sizes(cli.Application):
         from cidb.bench import sizes
 
         sizes.main()
+
+
+@Cidb.subcommand("ha")
+class Ha(cli.Application):
+    """The HA stack (compose.ha.yaml): status, switchover, failover, synchronous mode."""
+
+    project = cli.SwitchAttr(
+        ["-p", "--project"], str, default="ci-db-ha", help="compose project of compose.ha.yaml"
+    )
+
+    def stack(self) -> HaStack:
+        return HaStack(project_dir(), self.project)
+
+    def main(self) -> int:
+        if not self.nested_command:
+            self.help()
+            return 2
+        return 0
+
+
+def _ha_stack(app: cli.Application) -> HaStack:
+    parent = app.parent
+    assert isinstance(parent, Ha)
+    return parent.stack()
+
+
+@Ha.subcommand("status")
+class HaStatus(cli.Application):
+    """Members, roles, state, timeline and replication lag."""
+
+    def main(self) -> None:
+        from cidb.ha import format_members
+
+        print(format_members(_ha_stack(self).members()))
+
+
+class HaChange(cli.Application):
+    """A change of leader: VERB is the HaStack method, which raises HaError when refused."""
+
+    VERB = ""
+    to = cli.SwitchAttr(
+        "--to", str, default="", help="the member to lead (default: Patroni's pick)"
+    )
+
+    def main(self) -> int:
+        from cidb.ha import HaError, format_members
+
+        stack = _ha_stack(self)
+        try:
+            print(getattr(stack, self.VERB)(self.to or None))
+        except HaError as exc:
+            print(f"cidb ha {self.VERB}: {exc}", file=sys.stderr)
+            return 1
+        print(format_members(stack.members()))
+        return 0
+
+
+@Ha.subcommand("switchover")
+class HaSwitchover(HaChange):
+    """Planned change of leader (the old leader becomes a replica)."""
+
+    VERB = "switchover"
+
+
+@Ha.subcommand("failover")
+class HaFailover(HaChange):
+    """Promote a replica now, even with the leader unreachable (drills, emergencies)."""
+
+    VERB = "failover"
+
+
+@Ha.subcommand("sync")
+class HaSync(cli.Application):
+    """Show or set synchronous replication (Patroni synchronous_mode): on | off."""
+
+    def main(self, mode: str = "") -> int:
+        stack = _ha_stack(self)
+        if mode:
+            if mode not in ("on", "off"):
+                print("cidb ha sync: on or off", file=sys.stderr)
+                return 2
+            stack.set_synchronous(mode == "on")
+        print("on" if stack.synchronous() else "off")
+        return 0
 
 
 for _name, _class in (

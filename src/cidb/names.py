@@ -31,14 +31,33 @@ METRICS_IMAGES = {
     "pgbouncer-exporter": ("CI_DB_PGBOUNCER_EXPORTER_IMAGE", "ci-db-pgbouncer-exporter:17"),
     "prometheus": ("CI_DB_PROMETHEUS_IMAGE", "ci-db-prometheus:17"),
 }
+# compose.ha.yaml's images (README "High availability"): target -> (override variable, tag).
+HA_IMAGES = {
+    "ha": ("CI_DB_HA_IMAGE", "ci-db:17-ha"),
+    "etcd": ("CI_DB_ETCD_IMAGE", "ci-db-etcd:17"),
+    "haproxy": ("CI_DB_HAPROXY_IMAGE", "ci-db-haproxy:17"),
+}
+# compose.ha.yaml's PgBouncer database for reads on the replicas (the contract's name).
+RO_DATABASE = "contextinject_ro"
 # The role the exporters and `cidb top` log in as (pg_monitor, PgBouncer stats_users).
 MONITOR_ROLE = "ci_monitor"
 
 
+def _images(
+    table: Mapping[str, tuple[str, str]], env: Mapping[str, str] | None
+) -> dict[str, str]:
+    source = os.environ if env is None else env
+    return {target: source.get(var) or tag for target, (var, tag) in table.items()}
+
+
 def metrics_images(env: Mapping[str, str] | None = None) -> dict[str, str]:
     """Dockerfile target -> image tag of the metrics profile (overridable like CI_DB_IMAGE)."""
-    source = os.environ if env is None else env
-    return {target: source.get(var) or tag for target, (var, tag) in METRICS_IMAGES.items()}
+    return _images(METRICS_IMAGES, env)
+
+
+def ha_images(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Dockerfile target -> image tag of compose.ha.yaml (overridable like CI_DB_IMAGE)."""
+    return _images(HA_IMAGES, env)
 
 
 def db_image(env: Mapping[str, str] | None = None) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 from cidb.bench import (
     backup,
     ci,
+    ha,
     ingest,
     metrics,
     migrate_job,
@@ -48,6 +49,7 @@ SCENARIOS: dict[str, Scenario] = {
     "ci": ci.run,
     "backup": backup.run,
     "metrics": metrics.run,
+    "ha": ha.run,
 }
 
 
