@@ -5,15 +5,18 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from plumbum import FG, cli, local
 
 from cidb import __version__
 from cidb.compose import compose, host_setup_script, project_dir
 from cidb.devstack import dev_settings
-from cidb.ha import HaStack
 from cidb.settings import Settings, SettingsError, resolve_role
 from cidb.sqitch import Sqitch, SqitchError, Target, checked, deploy
+
+if TYPE_CHECKING:
+    from cidb.ha import HaStack
 
 
 def stack_settings(target: str = "") -> Settings:
@@ -483,6 +486,8 @@ class Ha(cli.Application):
     )
 
     def stack(self) -> HaStack:
+        from cidb.ha import HaStack
+
         return HaStack(project_dir(), self.project)
 
     def main(self) -> int:
@@ -502,10 +507,15 @@ def _ha_stack(app: cli.Application) -> HaStack:
 class HaStatus(cli.Application):
     """Members, roles, state, timeline and replication lag."""
 
-    def main(self) -> None:
-        from cidb.ha import format_members
+    def main(self) -> int:
+        from cidb.ha import HaError, format_members
 
-        print(format_members(_ha_stack(self).members()))
+        try:
+            print(format_members(_ha_stack(self).members()))
+        except HaError as exc:
+            print(f"cidb ha status: {exc}", file=sys.stderr)
+            return 1
+        return 0
 
 
 class HaChange(cli.Application):
