@@ -16,6 +16,7 @@ ROLES_MANIFEST=$CI_DB_SHARE/roles.json
 SECRET_VARS=(POSTGRES_PASSWORD)
 declare -A ROLE_OF_VAR=()
 MEMORY_ARGS=()
+CRON_ARGS=()
 # Present only in the ci image (Dockerfile target ci, docs/ci.md): a cluster initialised and
 # migrated at build, a template database to clone per test, and the ci_test role that clones.
 readonly CI_MODE_FILE=$CI_DB_SHARE/ci-mode
@@ -138,6 +139,9 @@ docker_write_hba() {
 		# development seed runs as ci_admin: never as the superuser.
 		local all ci_migrator peer map=ci_db_local
 		local all ci_admin peer map=ci_db_local
+		# pg_cron runs ci_partman's job in a background worker; no client logs in as it.
+		local all ci_partman reject
+		host all ci_partman all reject
 		local all all scram-sha-256
 		host all "$POSTGRES_USER" all reject
 		host all all all scram-sha-256
@@ -146,14 +150,21 @@ docker_write_hba() {
 		>"$PGDATA/pg_ident.conf"
 }
 
+# pg_cron runs jobs in one database only, and creating the extension elsewhere fails: it is
+# the application database, whatever POSTGRES_DB names it (a user's -c after it still wins).
+docker_cron_args() {
+	CRON_ARGS=(-c "cron.database_name=$POSTGRES_DB")
+}
+
 # The user's own "-c name=value" arguments apply to the start-up server too, as in the official
 # image: a different shared_preload_libraries, say, changes what the init scripts may create.
 temp_server_start() {
-	local user_args="" archive_args=""
+	local user_args="" archive_args="" cron_args
 	(($# == 0)) || user_args=$(printf '%q ' "$@")
+	cron_args=$(printf '%q ' "${CRON_ARGS[@]}")
 	((${#ARCHIVE_ARGS[@]} == 0)) || archive_args=$(printf '%q ' "${ARCHIVE_ARGS[@]}")
 	pg_ctl -D "$PGDATA" -w -t 600 -l "$PGDATA/ci-db-startup.log" start \
-		-o "-c config_file=$CONFIG_FILE ${MEMORY_ARGS[*]} $archive_args$user_args -c listen_addresses='' -p ${PGPORT:-5432}" >/dev/null ||
+		-o "-c config_file=$CONFIG_FILE ${MEMORY_ARGS[*]} $cron_args$archive_args$user_args -c listen_addresses='' -p ${PGPORT:-5432}" >/dev/null ||
 		{ cat "$PGDATA/ci-db-startup.log" >&2; die "the start-up server did not start"; }
 }
 
@@ -228,6 +239,7 @@ docker_run_own_init() {
 	local extra=""
 	[[ $connect_db == "$db" ]] || extra='-c event_triggers=off'
 	PSQL_EXTRA_OPTIONS=$extra psql_super -d "$connect_db" --set db="$db" --set superuser="$POSTGRES_USER" \
+		--set partman_schedule="${CI_DB_PARTITION_MAINTENANCE_SCHEDULE:-7 * * * *}" \
 		--set roles_manifest="$(<"$ROLES_MANIFEST")" --set passwords="$passwords" "${files[@]}"
 }
 
@@ -415,6 +427,7 @@ _main() {
 
 	docker_setup_env
 	docker_memory_args
+	docker_cron_args
 	docker_tls_args
 	backup_setup
 	docker_create_db_directories
@@ -463,7 +476,7 @@ _main() {
 	# backend and restart the server (pgbackrest/pgbackrest#2016). Started here, not as the
 	# image's ENTRYPOINT: a process keeps the environment it was started with in
 	# /proc/<pid>/environ, and only from here on is it free of secrets. It passes SIGINT on.
-	exec /usr/bin/tini -- "$1" -c "config_file=$CONFIG_FILE" "${MEMORY_ARGS[@]}" "${TLS_ARGS[@]}" \
+	exec /usr/bin/tini -- "$1" -c "config_file=$CONFIG_FILE" "${MEMORY_ARGS[@]}" "${CRON_ARGS[@]}" "${TLS_ARGS[@]}" \
 		"${ARCHIVE_ARGS[@]}" "${@:2}"
 }
 
