@@ -141,9 +141,9 @@ docker_write_hba() {
 		local all ci_admin peer map=ci_db_local
 		# pg_cron runs ci_partman's job in a background worker; no client logs in as it.
 		local all ci_partman reject
-		host all ci_partman all reject
 		local all all scram-sha-256
 		host all "$POSTGRES_USER" all reject
+		host all ci_partman all reject
 		host all all all scram-sha-256
 	EOF
 	printf '# Written by docker-entrypoint.sh at every start.\nci_db_local postgres ci_migrator\nci_db_local postgres ci_admin\n' \

@@ -20,7 +20,7 @@ CREATE EXTENSION IF NOT EXISTS pg_cron;
 ALTER EXTENSION pg_cron UPDATE;
 REVOKE ALL ON SCHEMA cron FROM PUBLIC, ci_owner, ci_migrator, ci_app, ci_readonly, ci_admin,
     pgbouncer_auth, ci_auth_lookup, ci_monitor, ci_partman;
-REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA cron FROM PUBLIC;
+REVOKE EXECUTE ON ALL ROUTINES IN SCHEMA cron FROM PUBLIC;
 -- Named, so every start updates the same job (schedule, command, role) instead of adding one.
 SELECT cron.schedule_in_database('ci-db-partition-maintenance', :'partman_schedule',
     'SELECT public.run_partition_maintenance()', :'db', 'ci_partman', true);

@@ -50,7 +50,8 @@ def test_every_table_has_forced_rls_and_a_policy_per_command(connect: Connect) -
     assert rls_problems(conn) == {}
     assert conn.execute(
         "SELECT count(*) FROM pg_class"
-        " WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'"
+        " WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p')"
+        " AND NOT relispartition"
     ).fetchone()[0] == len(TABLES)
 
 

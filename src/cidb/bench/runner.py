@@ -16,6 +16,7 @@ from cidb.bench import (
     metrics,
     migrate_job,
     migration,
+    partitions,
     pool,
     pool_guard,
     report,
@@ -48,6 +49,7 @@ SCENARIOS: dict[str, Scenario] = {
     "ci": ci.run,
     "backup": backup.run,
     "metrics": metrics.run,
+    "partitions": partitions.run,
 }
 
 
