@@ -20,7 +20,11 @@ CREATE EXTENSION IF NOT EXISTS pg_cron;
 ALTER EXTENSION pg_cron UPDATE;
 REVOKE ALL ON SCHEMA cron FROM PUBLIC, ci_owner, ci_migrator, ci_app, ci_readonly, ci_admin,
     pgbouncer_auth, ci_auth_lookup, ci_monitor, ci_partman;
+-- pg_cron hands PUBLIC EXECUTE on its functions and SELECT on its job tables (behind a policy
+-- on the username): taken back too, so no role holds any privilege there even on paper.
 REVOKE EXECUTE ON ALL ROUTINES IN SCHEMA cron FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA cron FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA cron FROM PUBLIC;
 -- Named, so every start updates the same job (schedule, command, role) instead of adding one.
 SELECT cron.schedule_in_database('ci-db-partition-maintenance', :'partman_schedule',
     'SELECT public.run_partition_maintenance()', :'db', 'ci_partman', true);

@@ -28,7 +28,8 @@ FILL = {
     ),
     "usage_events": (
         "INSERT INTO usage_events (tenant_id, project_id, event_type, quantity, unit,"
-        " idempotency_key, created_at) SELECT :t, :p, 'query', g, 'request', 'k' || g, {when}"
+        " idempotency_key, created_at) SELECT :t, :p, 'query', g, 'request', 'k' || g || {when},"
+        " {when}"
         " FROM generate_series(1, {rows}) AS g"
     ),
     "audit_logs": (

@@ -3,10 +3,8 @@ and inserts keep going while maintenance runs (the longest insert stall is print
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
@@ -14,6 +12,7 @@ from fixtures_db import FreshDb
 from fixtures_stack import STACK_PASSWORDS
 from support.docker import Container
 
+from cidb.bench.partitions import inserting
 from cidb.containers import wait_until
 from cidb.settings import Settings
 
@@ -53,34 +52,19 @@ def every_second(own_db: Container) -> Iterator[None]:
     own_db.psql(f"SELECT cron.alter_job({job}, schedule := '7 * * * *')")
 
 
-class Inserter(threading.Thread):
-    """ci_app inserting audit rows one transaction at a time; each insert's latency in ms."""
+def insert_audit_row(tenant: uuid.UUID) -> Callable[[psycopg.Connection], None]:
+    """One audit row as ci_app would write it: in a transaction with the tenant set."""
 
-    def __init__(self, settings: Settings, tenant: uuid.UUID) -> None:
-        super().__init__(daemon=True)
-        self.conninfo = settings.conninfo("app", connect_timeout=10)
-        self.tenant = tenant
-        self.latencies: list[float] = []
-        self.errors: list[str] = []
-        self.stop = threading.Event()
+    def insert(conn: psycopg.Connection) -> None:
+        with conn.transaction():
+            conn.execute("SELECT set_config('app.tenant_id', %s, true)", (str(tenant),))
+            conn.execute(
+                "INSERT INTO public.audit_logs (tenant_id, action, resource_type)"
+                " VALUES (%s, 'stall.probe', 'test')",
+                (tenant,),
+            )
 
-    def run(self) -> None:
-        with psycopg.connect(self.conninfo, autocommit=True) as conn:
-            while not self.stop.is_set():
-                start = time.perf_counter()
-                try:
-                    with conn.transaction():
-                        conn.execute(
-                            "SELECT set_config('app.tenant_id', %s, true)", (str(self.tenant),)
-                        )
-                        conn.execute(
-                            "INSERT INTO public.audit_logs (tenant_id, action, resource_type)"
-                            " VALUES (%s, 'stall.probe', 'test')",
-                            (self.tenant,),
-                        )
-                except psycopg.Error as exc:
-                    self.errors.append(str(exc))
-                self.latencies.append((time.perf_counter() - start) * 1000)
+    return insert
 
 
 def test_pg_cron_drops_exactly_the_partitions_past_retention_while_inserts_go_on(
@@ -116,9 +100,9 @@ def test_pg_cron_drops_exactly_the_partitions_past_retention_while_inserts_go_on
             (RETENTION,),
         )
 
-    inserter = Inserter(own_settings, tenant)
-    inserter.start()
-    try:
+    with inserting(
+        own_settings.conninfo("app", connect_timeout=10), insert_audit_row(tenant)
+    ) as inserter:
         wait_until(
             lambda: not set(filter(None, own_db.psql(PAST_RETENTION).split(","))) & doomed,
             180,
@@ -135,9 +119,6 @@ def test_pg_cron_drops_exactly_the_partitions_past_retention_while_inserts_go_on
             120,
             lambda: "no further successful maintenance run",
         )
-    finally:
-        inserter.stop.set()
-        inserter.join(60)
 
     after = set(own_db.psql(ALL_PARTITIONS).split(","))
     assert before - after == doomed

@@ -92,27 +92,35 @@ def wal_since(conn: psycopg.Connection, lsn: str) -> float:
 
 
 class Inserter(threading.Thread):
-    """Single-row inserts into TABLE in a loop; the longest one (ms) is the stall a writer saw."""
+    """INSERT_ONE over and over on a connection of its own: each call's latency (ms), so the
+    longest is the stall a writer saw, and the database errors it met."""
 
-    def __init__(self, conninfo: str, table: str) -> None:
+    def __init__(self, conninfo: str, insert_one: Callable[[psycopg.Connection], object]) -> None:
         super().__init__(daemon=True)
-        self.conninfo, self.table = conninfo, table
+        self.conninfo, self.insert_one = conninfo, insert_one
         self.latencies: list[float] = []
+        self.errors: list[str] = []
         self.stop = threading.Event()
 
     def run(self) -> None:
         with psycopg.connect(self.conninfo, autocommit=True) as conn:
             while not self.stop.is_set():
                 start = time.perf_counter()
-                conn.execute(f"INSERT INTO {self.table} ({COLUMNS}) {row_sql(1, 60)}")
+                try:
+                    self.insert_one(conn)
+                except psycopg.Error as exc:
+                    self.errors.append(str(exc))
                 self.latencies.append((time.perf_counter() - start) * 1000)
 
 
 @contextmanager
-def inserting(settings: Settings, table: str) -> Iterator[Inserter]:
-    inserter = Inserter(settings.conninfo("migrator"), table)
+def inserting(
+    conninfo: str, insert_one: Callable[[psycopg.Connection], object]
+) -> Iterator[Inserter]:
+    """An Inserter running for the block, already writing when the block starts."""
+    inserter = Inserter(conninfo, insert_one)
     inserter.start()
-    while not inserter.latencies:  # the writer is going before the measured work starts
+    while not inserter.latencies:
         time.sleep(0.01)
     try:
         yield inserter
@@ -139,7 +147,10 @@ Sample = tuple[float, float, float]  # ms, WAL bytes, longest insert stall (ms) 
 
 def measure(settings: Settings, conn: psycopg.Connection, table: str, *statements: str) -> Sample:
     """STATEMENTS run one after the other while a writer inserts into TABLE."""
-    with inserting(settings, table) as inserter:
+    with inserting(
+        settings.conninfo("migrator"),
+        lambda writer: writer.execute(f"INSERT INTO {table} ({COLUMNS}) {row_sql(1, 60)}"),
+    ) as inserter:
         lsn = wal_lsn(conn)
         start = time.perf_counter()
         for statement in statements:
