@@ -11,6 +11,7 @@ import testinfra
 from fixtures_images import DB_IMAGE
 from psycopg.conninfo import make_conninfo
 from support.docker import (
+    LOCKED_DOWN,
     SESSION_LABEL,
     Container,
     create_volume,
@@ -35,18 +36,6 @@ DB_ENV = {
     "CI_ADMIN_PASSWORD": ADMIN_PASSWORD,
     "PGBOUNCER_AUTH_PASSWORD": AUTH_PASSWORD,
 }
-# The locked-down runtime the README documents: TLS must work with a read-only root too.
-LOCKED_DOWN = (
-    "--read-only",
-    "--tmpfs",
-    "/var/run/postgresql:rw,mode=1777,size=16m",
-    "--tmpfs",
-    "/tmp:rw,mode=1777,size=64m",
-    "--cap-drop",
-    "ALL",
-    "--security-opt",
-    "no-new-privileges",
-)
 SECRETS = "/run/secrets"
 DB_KEY_COPY = "/var/run/postgresql/tls/tls.key"
 # libpq's words when the server answers "no" to its SSL request; docs/tls.md quotes them.
@@ -119,6 +108,7 @@ def tls_db(network: str, pki: Pki) -> Iterator[Container]:
             "CI_DB_TLS_KEY": pki.server_key.read_text(),
         },
         volumes=[f"{pki.server_chain}:{SECRETS}/db.crt:ro"],
+        # TLS must work with the locked-down runtime too.
         extra=(*LOCKED_DOWN, "--network", network, "--network-alias", "db"),
     )
     yield _healthy(db)

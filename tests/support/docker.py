@@ -22,8 +22,22 @@ SESSION_LABEL = f"cidb-test={uuid.uuid4().hex[:12]}"
 run_container = partial(containers.run_container, label=SESSION_LABEL)
 create_volume = partial(containers.create_volume, label=SESSION_LABEL)
 
+# The locked-down runtime the README documents: read-only root, no capabilities.
+LOCKED_DOWN = (
+    "--read-only",
+    "--tmpfs",
+    "/var/run/postgresql:rw,mode=1777,size=16m",
+    "--tmpfs",
+    "/tmp:rw,mode=1777,size=64m",
+    "--cap-drop",
+    "ALL",
+    "--security-opt",
+    "no-new-privileges",
+)
+
 __all__ = [
     "DOCKER",
+    "LOCKED_DOWN",
     "SESSION_LABEL",
     "Container",
     "DeadlinePassed",
