@@ -12,7 +12,7 @@ import pytest
 from psycopg import errors, sql
 from support.cli import cidb
 from support.docker import Container
-from support.tenantdata import make_tenant
+from support.tenantdata import made_tenants
 
 from cidb.containers import wait_until
 from cidb.partitions import LOG_TABLES
@@ -92,35 +92,34 @@ def test_spec_keys_and_indexes_exist_on_the_parent_and_every_partition(
 @pytest.fixture(scope="module")
 def spread(settings: Settings, db: Container) -> Iterator[dict[str, dict[str, Any]]]:
     """Tenants A and B, each with log rows in a premade partition and in the default one."""
-    with psycopg.connect(settings.conninfo("admin"), autocommit=True) as admin:
-        data = {"a": make_tenant(admin), "b": make_tenant(admin)}
-        for ids in data.values():
-            for when in (FAR_PAST, FAR_FUTURE):
-                admin.execute(
-                    "INSERT INTO public.query_logs (tenant_id, project_id, query, created_at)"
-                    " VALUES (%s, %s, 'far', %s)",
-                    (ids["tenants"], ids["projects"], when),
-                )
-                admin.execute(
-                    "INSERT INTO public.usage_events (tenant_id, event_type, quantity, unit,"
-                    " created_at) VALUES (%s, 'query', 1, 'request', %s)",
-                    (ids["tenants"], when),
-                )
-    # audit_logs.created_at is the server's (column grants): back-dated rows come from the owner.
-    with psycopg.connect(settings.conninfo("migrator"), autocommit=True) as owner:
-        for ids in data.values():
-            with owner.transaction():
-                as_tenant(owner, ids["tenants"])
+    with made_tenants(settings, db, 2) as made:
+        data = dict(zip("ab", made, strict=True))
+        with psycopg.connect(settings.conninfo("admin"), autocommit=True) as admin:
+            for ids in made:
                 for when in (FAR_PAST, FAR_FUTURE):
-                    owner.execute(
-                        "INSERT INTO public.audit_logs (tenant_id, action, resource_type,"
-                        " created_at) VALUES (%s, 'far', 'test', %s)",
+                    admin.execute(
+                        "INSERT INTO public.query_logs (tenant_id, project_id, query, created_at)"
+                        " VALUES (%s, %s, 'far', %s)",
+                        (ids["tenants"], ids["projects"], when),
+                    )
+                    admin.execute(
+                        "INSERT INTO public.usage_events (tenant_id, event_type, quantity, unit,"
+                        " created_at) VALUES (%s, 'query', 1, 'request', %s)",
                         (ids["tenants"], when),
                     )
-    yield data
-    ids = ", ".join(f"'{data[t]['tenants']}'" for t in ("a", "b"))
-    db.psql(f"DELETE FROM audit_logs WHERE tenant_id IN ({ids})")
-    db.psql(f"DELETE FROM tenants WHERE id IN ({ids})")
+        # audit_logs.created_at is the server's (column grants): back-dated rows come from the
+        # owner, with the tenant set.
+        with psycopg.connect(settings.conninfo("migrator"), autocommit=True) as owner:
+            for ids in made:
+                with owner.transaction():
+                    as_tenant(owner, ids["tenants"])
+                    for when in (FAR_PAST, FAR_FUTURE):
+                        owner.execute(
+                            "INSERT INTO public.audit_logs (tenant_id, action, resource_type,"
+                            " created_at) VALUES (%s, 'far', 'test', %s)",
+                            (ids["tenants"], when),
+                        )
+        yield data
 
 
 def relations(conn: psycopg.Connection) -> list[str]:
