@@ -184,7 +184,7 @@ BEGIN
         -- (older rows go to the default partition, where the check reports them; none is lost).
         EXECUTE pg_catalog.format('SELECT min(created_at) FROM %s', v_old) INTO v_start;
         IF v_start IS NOT NULL AND p_retention IS NOT NULL THEN
-            v_start := pg_catalog.greatest(v_start, pg_catalog.now() - p_retention::interval);
+            v_start := GREATEST(v_start, pg_catalog.now() - p_retention::interval);
         END IF;
         PERFORM partman.create_parent(
             p_parent_table := pg_catalog.format('%I.%I', v_schema, v_name),
