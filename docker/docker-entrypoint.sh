@@ -152,8 +152,14 @@ docker_write_hba() {
 
 # pg_cron runs jobs in one database only, and creating the extension elsewhere fails: it is
 # the application database, whatever POSTGRES_DB names it (a user's -c after it still wins).
+# ci mode: the maintenance database instead, where the extension never exists and pg_cron idles.
+# Its launcher stays connected to its database, and the template every clone is copied from is
+# a copy of POSTGRES_DB (CREATE DATABASE refuses a source with sessions); a CI database lives
+# for one run, and its partitions are made four months ahead.
 docker_cron_args() {
-	CRON_ARGS=(-c "cron.database_name=$POSTGRES_DB")
+	local db=$POSTGRES_DB
+	ci_mode && db=postgres
+	CRON_ARGS=(-c "cron.database_name=$db")
 }
 
 # The user's own "-c name=value" arguments apply to the start-up server too, as in the official

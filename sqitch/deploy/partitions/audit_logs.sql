@@ -6,13 +6,18 @@
 -- a partitioned table's unique keys must include the partition key.
 -- Settings read at deploy, e.g. PGOPTIONS='-c cidb.log_partition_interval=1 week' sqitch deploy:
 -- cidb.log_partition_interval (default 1 month) and cidb.audit_logs_retention (default 36 months;
--- the audit trail: kept longest). After the first deploy partman.part_config holds both (README "Retention").
+-- the audit trail: kept longest)).
+-- After the first deploy partman.part_config holds both (README "Retention").
 BEGIN;
 SET LOCAL lock_timeout = '5s';
 
-SELECT public.rebuild_log_table('public.audit_logs', true,
-    COALESCE(NULLIF(pg_catalog.current_setting('cidb.log_partition_interval', true), ''), '1 month'),
-    4,
-    COALESCE(NULLIF(pg_catalog.current_setting('cidb.audit_logs_retention', true), ''), '36 months'));
+DO $$
+BEGIN
+    PERFORM public.rebuild_log_table('public.audit_logs', true,
+        COALESCE(NULLIF(pg_catalog.current_setting('cidb.log_partition_interval', true), ''), '1 month'),
+        4,
+        COALESCE(NULLIF(pg_catalog.current_setting('cidb.audit_logs_retention', true), ''), '36 months'));
+END
+$$;
 
 COMMIT;

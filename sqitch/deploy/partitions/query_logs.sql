@@ -6,13 +6,18 @@
 -- a partitioned table's unique keys must include the partition key.
 -- Settings read at deploy, e.g. PGOPTIONS='-c cidb.log_partition_interval=1 week' sqitch deploy:
 -- cidb.log_partition_interval (default 1 month) and cidb.query_logs_retention (default 6 months;
--- analytics and the retrieval trail: the shortest). After the first deploy partman.part_config holds both (README "Retention").
+-- analytics and the retrieval trail: the shortest)).
+-- After the first deploy partman.part_config holds both (README "Retention").
 BEGIN;
 SET LOCAL lock_timeout = '5s';
 
-SELECT public.rebuild_log_table('public.query_logs', true,
-    COALESCE(NULLIF(pg_catalog.current_setting('cidb.log_partition_interval', true), ''), '1 month'),
-    4,
-    COALESCE(NULLIF(pg_catalog.current_setting('cidb.query_logs_retention', true), ''), '6 months'));
+DO $$
+BEGIN
+    PERFORM public.rebuild_log_table('public.query_logs', true,
+        COALESCE(NULLIF(pg_catalog.current_setting('cidb.log_partition_interval', true), ''), '1 month'),
+        4,
+        COALESCE(NULLIF(pg_catalog.current_setting('cidb.query_logs_retention', true), ''), '6 months'));
+END
+$$;
 
 COMMIT;

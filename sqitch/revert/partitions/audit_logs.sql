@@ -3,6 +3,10 @@
 BEGIN;
 SET LOCAL lock_timeout = '5s';
 
-SELECT public.rebuild_log_table('public.audit_logs', false);
+DO $$
+BEGIN
+    PERFORM public.rebuild_log_table('public.audit_logs', false);
+END
+$$;
 
 COMMIT;

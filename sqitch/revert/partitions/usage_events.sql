@@ -3,6 +3,10 @@
 BEGIN;
 SET LOCAL lock_timeout = '5s';
 
-SELECT public.rebuild_log_table('public.usage_events', false);
+DO $$
+BEGIN
+    PERFORM public.rebuild_log_table('public.usage_events', false);
+END
+$$;
 
 COMMIT;
