@@ -12,8 +12,12 @@
 \else
 \set partman_schedule '7 * * * *'
 \endif
+-- A configuration without pg_cron in shared_preload_libraries (a user's own, or the stock one
+-- the tuning bench compares with) cannot create it: the database then runs without the job.
 SELECT pg_catalog.current_database() OPERATOR(pg_catalog.=)
-    pg_catalog.current_setting('cron.database_name', true) AS cron_here
+    pg_catalog.current_setting('cron.database_name', true)
+    AND pg_catalog.current_setting('shared_preload_libraries')
+        OPERATOR(pg_catalog.~) '(^|,)\s*pg_cron\s*(,|$)' AS cron_here
 \gset
 \if :cron_here
 CREATE EXTENSION IF NOT EXISTS pg_cron;

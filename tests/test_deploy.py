@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -165,7 +166,10 @@ def test_migrate_job_fails_clearly_on_a_wrong_password(network: str, off_db: Con
 
 
 def long_change_project(tmp_path: Path) -> Path:
-    """The real plan plus one last change: an index built concurrently on audit_logs."""
+    """The real plan plus one last change: an index built concurrently on audit_logs' current
+    partition (the table is partitioned by month, docs/partitions.md: a partitioned table takes
+    no CONCURRENTLY, each partition does), the one the clients write into."""
+    partition = f"audit_logs_p{datetime.now(UTC):%Y%m}01"
     project = tmp_path / "sqitch"
     shutil.copytree(ROOT / "sqitch", project)
     with (project / "sqitch.plan").open("a", encoding="utf-8") as plan:
@@ -178,7 +182,7 @@ def long_change_project(tmp_path: Path) -> Path:
             "-- Non-transactional: CREATE INDEX CONCURRENTLY.\n"
             "SET statement_timeout = 0;\nSET lock_timeout = 0;\n"
             "CREATE INDEX CONCURRENTLY IF NOT EXISTS audit_logs_deploy_probe_idx\n"
-            "    ON public.audit_logs (tenant_id, resource_type, created_at);\n"
+            f"    ON public.{partition} (tenant_id, resource_type, created_at);\n"
         ),
         "revert": "DROP INDEX CONCURRENTLY IF EXISTS public.audit_logs_deploy_probe_idx;\n",
         "verify": (
