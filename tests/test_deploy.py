@@ -165,11 +165,16 @@ def test_migrate_job_fails_clearly_on_a_wrong_password(network: str, off_db: Con
         job.remove()
 
 
+def probe_partition() -> str:
+    """audit_logs' partition of this month (UTC): where the clients' rows go."""
+    return f"audit_logs_p{datetime.now(UTC):%Y%m}01"
+
+
 def long_change_project(tmp_path: Path) -> Path:
     """The real plan plus one last change: an index built concurrently on audit_logs' current
     partition (the table is partitioned by month, docs/partitions.md: a partitioned table takes
     no CONCURRENTLY, each partition does), the one the clients write into."""
-    partition = f"audit_logs_p{datetime.now(UTC):%Y%m}01"
+    partition = probe_partition()
     project = tmp_path / "sqitch"
     shutil.copytree(ROOT / "sqitch", project)
     with (project / "sqitch.plan").open("a", encoding="utf-8") as plan:
@@ -262,7 +267,7 @@ def index_building(db: Container) -> bool:
     return (
         db.psql(
             "SELECT count(*) FROM pg_stat_progress_create_index"
-            " WHERE relid = 'public.audit_logs'::regclass"
+            f" WHERE relid = 'public.{probe_partition()}'::regclass"
         )
         != "0"
     )
