@@ -13,16 +13,17 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from fixtures_db import FreshDb
 from fixtures_images import DB_IMAGE, ROOT
 from fixtures_stack import Stack
 from support.docker import (
     SESSION_LABEL,
     Container,
-    create_volume,
     docker,
-    remove_volume,
     run_container,
+    stops_with_one_error,
     unique_name,
+    volume_is_empty,
 )
 from support.pgbouncer import AUTH_PASSWORD, start_pooler
 
@@ -102,26 +103,13 @@ def test_off_serves_with_roles_and_no_application_tables(off_db: Container) -> N
 
 @pytest.mark.parametrize("value", ["always", "On-Start", "false"])
 def test_bad_deploy_value_is_refused_before_the_volume_is_touched(
-    images: dict[str, str], value: str
+    fresh_db: FreshDb, volume: str, value: str
 ) -> None:
     """A CI_DB_DEPLOY other than on-start/off: one error line, exit, the volume stays empty."""
-    volume = create_volume()
-    db = run_container(
-        DB_IMAGE,
-        env={"POSTGRES_PASSWORD": "pw", "CI_DB_DEPLOY": value},
-        volumes=[f"{volume}:/var/lib/postgresql/data"],
-    )
-    try:
-        assert db.wait_exit(timeout=60) != 0
-        errors = [line for line in db.logs().splitlines() if "error" in line.lower()]
-        assert len(errors) == 1 and f"CI_DB_DEPLOY='{value}'" in errors[0], db.logs()
-        listing = docker(
-            "run", "--rm", "-v", f"{volume}:/data", "--entrypoint", "ls", DB_IMAGE, "-A", "/data"
-        )
-        assert listing.strip() == ""
-    finally:
-        db.remove()
-        remove_volume(volume)
+    env = {"POSTGRES_PASSWORD": "pw", "CI_DB_DEPLOY": value}
+    db = fresh_db(env, wait=False, volumes=[f"{volume}:/var/lib/postgresql/data"])
+    stops_with_one_error(db, f"CI_DB_DEPLOY='{value}'")
+    assert volume_is_empty(volume)
 
 
 def test_migrate_job_deploys_to_a_tag_then_to_the_last_change(

@@ -18,7 +18,6 @@ from cidb.settings import Settings
 Connect = Callable[..., psycopg.Connection]
 # Every role that logs in with a password, from the manifest (a new role is covered here too).
 LOGIN_ROLES = [role.name for role in roles.login_roles()]
-APP_ROLES = ["ci_app", "ci_readonly"]
 SQITCH_LOCK_KEY = 75474063
 
 

@@ -15,6 +15,7 @@ from cidb.containers import (
     unique_name,
     wait_until,
 )
+from cidb.names import db_image
 
 # Everything this pytest session starts carries its own label value, so the end-of-session
 # sweep removes its own leftovers and never another session's containers.
@@ -35,6 +36,21 @@ LOCKED_DOWN = (
     "no-new-privileges",
 )
 
+
+def stops_with_one_error(db: Container, message: str, timeout: float = 60) -> None:
+    """DB exits non-zero, and its log has exactly one error line, which holds MESSAGE."""
+    assert db.wait_exit(timeout=timeout) != 0
+    errors = [line for line in db.logs().splitlines() if "error" in line.lower()]
+    assert len(errors) == 1 and message in errors[0], db.logs()
+
+
+def volume_is_empty(volume: str) -> bool:
+    listing = docker(
+        "run", "--rm", "-v", f"{volume}:/data", "--entrypoint", "ls", db_image(), "-A", "/data"
+    )  # fmt: skip
+    return listing.strip() == ""
+
+
 __all__ = [
     "DOCKER",
     "LOCKED_DOWN",
@@ -45,6 +61,8 @@ __all__ = [
     "docker",
     "remove_volume",
     "run_container",
+    "stops_with_one_error",
     "unique_name",
+    "volume_is_empty",
     "wait_until",
 ]
