@@ -176,6 +176,10 @@ ARG PGBACKREST_VERSION=2.55.1-1
 # child it does not know exiting non-zero for a crashed backend and restarts the whole server
 # (pgbackrest/pgbackrest#2016).
 ARG TINI_VERSION=0.19.0-3+b8
+# Time-partitioned log tables (docs/partitions.md): pg_partman makes and drops the partitions,
+# pg_cron runs its maintenance in the server (background workers, no password, no TCP).
+ARG PARTMAN_VERSION=5.2.4-1
+ARG PG_CRON_VERSION=1.6.5-1
 RUN set -eux; \
     # The package must not create a cluster of its own: the entrypoint owns initdb.
     mkdir -p /etc/postgresql-common/createcluster.d; \
@@ -190,7 +194,8 @@ RUN --mount=type=bind,from=pgvector-build,source=/out,target=/tmp/pgvector \
         "postgresql-${PG_MAJOR}-pgaudit=${PGAUDIT_VERSION}" \
         "sqitch=${SQITCH_VERSION}" "libdbd-pg-perl=${DBD_PG_VERSION}" \
         "util-linux=${UTIL_LINUX_VERSION}" "pgbackrest=${PGBACKREST_VERSION}" \
-        "tini=${TINI_VERSION}"; \
+        "tini=${TINI_VERSION}" \
+        "postgresql-${PG_MAJOR}-partman=${PARTMAN_VERSION}" "postgresql-${PG_MAJOR}-cron=${PG_CRON_VERSION}"; \
     rm -rf /var/lib/apt/lists/*; \
     # Refuse a silent downgrade: the CVE fix is the reason this image builds pgvector itself.
     dpkg --compare-versions "$(dpkg-query -W -f '${Version}' postgresql-${PG_MAJOR}-pgvector)" ge 0.8.2; \

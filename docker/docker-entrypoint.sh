@@ -16,6 +16,7 @@ ROLES_MANIFEST=$CI_DB_SHARE/roles.json
 SECRET_VARS=(POSTGRES_PASSWORD)
 declare -A ROLE_OF_VAR=()
 MEMORY_ARGS=()
+CRON_ARGS=()
 # Present only in the ci image (Dockerfile target ci, docs/ci.md): a cluster initialised and
 # migrated at build, a template database to clone per test, and the ci_test role that clones.
 readonly CI_MODE_FILE=$CI_DB_SHARE/ci-mode
@@ -141,22 +142,38 @@ docker_write_hba() {
 		# development seed runs as ci_admin: never as the superuser.
 		local all ci_migrator peer map=ci_db_local
 		local all ci_admin peer map=ci_db_local
+		# pg_cron runs ci_partman's job in a background worker; no client logs in as it.
+		local all ci_partman reject
 		local all all scram-sha-256
 		host all "$POSTGRES_USER" all reject
+		host all ci_partman all reject
 		host all all all scram-sha-256
 	EOF
 	printf '# Written by docker-entrypoint.sh at every start.\nci_db_local postgres ci_migrator\nci_db_local postgres ci_admin\n' \
 		>"$PGDATA/pg_ident.conf"
 }
 
+# pg_cron runs jobs in one database only, and creating the extension elsewhere fails: it is
+# the application database, whatever POSTGRES_DB names it (a user's -c after it still wins).
+# ci mode: the maintenance database instead, where the extension never exists and pg_cron idles.
+# Its launcher stays connected to its database, and the template every clone is copied from is
+# a copy of POSTGRES_DB (CREATE DATABASE refuses a source with sessions); a CI database lives
+# for one run, and its partitions are made four months ahead.
+docker_cron_args() {
+	local db=$POSTGRES_DB
+	ci_mode && db=postgres
+	CRON_ARGS=(-c "cron.database_name=$db")
+}
+
 # The user's own "-c name=value" arguments apply to the start-up server too, as in the official
 # image: a different shared_preload_libraries, say, changes what the init scripts may create.
 temp_server_start() {
-	local user_args="" archive_args=""
+	local user_args="" archive_args="" cron_args
 	(($# == 0)) || user_args=$(printf '%q ' "$@")
+	cron_args=$(printf '%q ' "${CRON_ARGS[@]}")
 	((${#ARCHIVE_ARGS[@]} == 0)) || archive_args=$(printf '%q ' "${ARCHIVE_ARGS[@]}")
 	pg_ctl -D "$PGDATA" -w -t 600 -l "$PGDATA/ci-db-startup.log" start \
-		-o "-c config_file=$CONFIG_FILE ${MEMORY_ARGS[*]} $archive_args$user_args -c listen_addresses='' -p ${PGPORT:-5432}" >/dev/null ||
+		-o "-c config_file=$CONFIG_FILE ${MEMORY_ARGS[*]} $cron_args$archive_args$user_args -c listen_addresses='' -p ${PGPORT:-5432}" >/dev/null ||
 		{ cat "$PGDATA/ci-db-startup.log" >&2; die "the start-up server did not start"; }
 }
 
@@ -231,6 +248,7 @@ docker_run_own_init() {
 	local extra=""
 	[[ $connect_db == "$db" ]] || extra='-c event_triggers=off'
 	PSQL_EXTRA_OPTIONS=$extra psql_super -d "$connect_db" --set db="$db" --set superuser="$POSTGRES_USER" \
+		--set partman_schedule="${CI_DB_PARTITION_MAINTENANCE_SCHEDULE:-7 * * * *}" \
 		--set roles_manifest="$(<"$ROLES_MANIFEST")" --set passwords="$passwords" "${files[@]}"
 }
 
@@ -418,6 +436,7 @@ _main() {
 
 	docker_setup_env
 	docker_memory_args
+	docker_cron_args
 	if [[ -n ${CI_DB_HA:-} ]] && ! ha_mode; then
 		die "CI_DB_HA='$CI_DB_HA': only CI_DB_HA=patroni exists, in the image ci-db:17-ha (Dockerfile target ha)"
 	fi
@@ -470,7 +489,7 @@ _main() {
 	# backend and restart the server (pgbackrest/pgbackrest#2016). Started here, not as the
 	# image's ENTRYPOINT: a process keeps the environment it was started with in
 	# /proc/<pid>/environ, and only from here on is it free of secrets. It passes SIGINT on.
-	exec /usr/bin/tini -- "$1" -c "config_file=$CONFIG_FILE" "${MEMORY_ARGS[@]}" "${TLS_ARGS[@]}" \
+	exec /usr/bin/tini -- "$1" -c "config_file=$CONFIG_FILE" "${MEMORY_ARGS[@]}" "${CRON_ARGS[@]}" "${TLS_ARGS[@]}" \
 		"${ARCHIVE_ARGS[@]}" "${@:2}"
 }
 

@@ -1,4 +1,4 @@
-# Shared by the db and pgbouncer entrypoints (sourced, not run): messages and the official
+# Shared by the entrypoints (db, pgbouncer, exporters; sourced, not run): messages and the official
 # image's file_env convention.
 
 die() {
@@ -18,4 +18,10 @@ file_env() {
 	fi
 	export "$var=${value:-$default}"
 	unset "$file_var"
+}
+
+# require_host_port HOST_VAR PORT_VAR: both plain enough to paste into a connection string.
+require_host_port() {
+	[[ ${!2} =~ ^[0-9]+$ ]] || die "$2='${!2}' is not a port number"
+	[[ ${!1} =~ ^[A-Za-z0-9._-]+$ ]] || die "$1='${!1}' is not a host name"
 }

@@ -48,7 +48,9 @@ ha_write_config() {
 	chmod 0700 "$HA_DIR"
 	local -a params=()
 	local i
-	for ((i = 1; i < ${#MEMORY_ARGS[@]}; i += 2)); do params+=("${MEMORY_ARGS[i]}"); done
+	# The entrypoint's -c pairs (memory, pg_cron's database) as Patroni parameters.
+	local -a args=("${MEMORY_ARGS[@]}" "${CRON_ARGS[@]}")
+	for ((i = 1; i < ${#args[@]}; i += 2)); do params+=("${args[i]}"); done
 	(
 		umask 077
 		export HA_REPLICATION_ROLE HA_REWIND_ROLE HA_DIR HA_SUPERUSER=$POSTGRES_USER

@@ -95,6 +95,8 @@ REVOKE CONNECT, TEMPORARY ON DATABASE postgres, template1 FROM PUBLIC;
 REVOKE ALL ON SCHEMA public FROM PUBLIC;
 GRANT USAGE, CREATE ON SCHEMA public TO ci_owner, ci_auth_lookup;
 GRANT USAGE ON SCHEMA public TO ci_app, ci_readonly, ci_admin;
+-- ci_partman: to call public.run_partition_maintenance(), its one privilege (pg_cron's job).
+GRANT USAGE ON SCHEMA public TO ci_partman;
 
 -- The spec's admin reserve: 7 of the 10 reserved connection slots (postgresql.conf).
 -- WITH INHERIT: ci_admin is NOINHERIT, and reserved slots need the privileges of the role.

@@ -16,7 +16,7 @@ CREATE SCHEMA IF NOT EXISTS extensions AUTHORIZATION :"superuser";
 -- only USAGE is handed out, whatever grants it had.
 ALTER SCHEMA extensions OWNER TO :"superuser";
 REVOKE ALL ON SCHEMA extensions FROM PUBLIC, ci_owner, ci_migrator, ci_app, ci_readonly, ci_admin,
-    pgbouncer_auth, ci_auth_lookup, ci_monitor;
+    pgbouncer_auth, ci_auth_lookup, ci_monitor, ci_partman;
 -- ci_monitor: for extensions.pg_stat_statements (the exporters' top queries, cidb top).
 GRANT USAGE ON SCHEMA extensions TO ci_owner, ci_migrator, ci_app, ci_readonly, ci_admin, ci_monitor;
 
@@ -40,3 +40,20 @@ ALTER EXTENSION pg_stat_statements UPDATE;
 -- Every role resolves vector, <=>, the trigram operators and uuid_generate_v4() unqualified.
 -- Database level, not per role: one place, and no role-level settings to police.
 ALTER DATABASE :"db" SET search_path = "$user", public, extensions;
+
+-- pg_partman (the time-partitioned log tables, docs/partitions.md) in its own schema, also the
+-- superuser's: its functions run as their caller (ci_owner, from the Sqitch changes and from
+-- public.run_partition_maintenance()), which gets USAGE, EXECUTE and its configuration tables,
+-- never CREATE there (ALTER EXTENSION ... UPDATE runs as the superuser with that schema first in
+-- search_path). Templates are off (create_parent's p_template_table 'false'), so pg_partman
+-- never needs to create a table of its own in that schema.
+CREATE SCHEMA IF NOT EXISTS partman AUTHORIZATION :"superuser";
+ALTER SCHEMA partman OWNER TO :"superuser";
+REVOKE ALL ON SCHEMA partman FROM PUBLIC, ci_owner, ci_migrator, ci_app, ci_readonly, ci_admin,
+    pgbouncer_auth, ci_auth_lookup, ci_monitor, ci_partman;
+CREATE EXTENSION IF NOT EXISTS pg_partman WITH SCHEMA partman;
+ALTER EXTENSION pg_partman UPDATE;
+GRANT USAGE ON SCHEMA partman TO ci_owner;
+REVOKE EXECUTE ON ALL ROUTINES IN SCHEMA partman FROM PUBLIC;
+GRANT EXECUTE ON ALL ROUTINES IN SCHEMA partman TO ci_owner;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA partman TO ci_owner;

@@ -21,11 +21,10 @@ pgbouncer_setup_env() {
 	: "${PGBOUNCER_SHUTDOWN_GRACE:=7}"
 	[[ -n $PGBOUNCER_AUTH_PASSWORD ]] ||
 		die "no PGBOUNCER_AUTH_PASSWORD or PGBOUNCER_AUTH_PASSWORD_FILE: PgBouncer cannot look up logins"
-	[[ $DB_PORT =~ ^[0-9]+$ ]] || die "DB_PORT='$DB_PORT' is not a port number"
-	[[ $DB_HOST =~ ^[A-Za-z0-9._-]+$ ]] || die "DB_HOST='$DB_HOST' is not a host name"
+	require_host_port DB_HOST DB_PORT
 	# HA (compose.ha.yaml): the replicas' read port, served as <POSTGRES_DB>_ro.
-	[[ -z ${DB_RO_HOST:-} || $DB_RO_HOST =~ ^[A-Za-z0-9._-]+$ ]] || die "DB_RO_HOST='$DB_RO_HOST' is not a host name"
-	[[ ${DB_RO_PORT:=$DB_PORT} =~ ^[0-9]+$ ]] || die "DB_RO_PORT='$DB_RO_PORT' is not a port number"
+	: "${DB_RO_PORT:=$DB_PORT}"
+	[[ -z ${DB_RO_HOST:-} ]] || require_host_port DB_RO_HOST DB_RO_PORT
 	[[ $POSTGRES_DB =~ ^[A-Za-z0-9_]+$ ]] || die "POSTGRES_DB='$POSTGRES_DB' is not a plain database name"
 	: "${PGBOUNCER_RESET:=full}"
 	[[ $PGBOUNCER_RESET == full || $PGBOUNCER_RESET == settings ]] ||

@@ -66,6 +66,26 @@ def module_fresh_db(images: dict[str, str]) -> Iterator[FreshDb]:
         yield _start
 
 
+@pytest.fixture
+def volume(images: dict[str, str]) -> Iterator[str]:
+    """An empty named volume for this test, removed at its end."""
+    from support.docker import create_volume, remove_volume
+
+    name = create_volume()
+    yield name
+    remove_volume(name)
+
+
+@pytest.fixture(scope="module")
+def module_volume(images: dict[str, str]) -> Iterator[str]:
+    """An empty named volume that lives until the module's last test (e.g. a repository)."""
+    from support.docker import create_volume, remove_volume
+
+    name = create_volume()
+    yield name
+    remove_volume(name)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _sweep_leftovers(request: pytest.FixtureRequest) -> Iterator[None]:
     """Remove containers and volumes an interrupted earlier run left behind (docker runs only)."""

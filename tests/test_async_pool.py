@@ -8,10 +8,9 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import psycopg
 import pytest
 from support.docker import Container
-from support.tenantdata import make_tenant
+from support.tenantdata import made_tenants
 
 from cidb.pool import async_with_tenant, build_async_pool
 from cidb.settings import Settings
@@ -22,12 +21,8 @@ PATHS = [pytest.param(False, id="direct"), pytest.param(True, id="pgbouncer")]
 @pytest.fixture(scope="module")
 def two_tenants(settings: Settings, db: Container) -> Iterator[list[dict[str, Any]]]:
     """Two tenants with a row in every table, created as ci_admin, removed afterwards."""
-    with psycopg.connect(settings.conninfo("admin"), autocommit=True) as admin:
-        data = [make_tenant(admin) for _ in range(2)]
-    yield data
-    ids = ", ".join(f"'{d['tenants']}'" for d in data)
-    db.psql(f"DELETE FROM audit_logs WHERE tenant_id IN ({ids})")
-    db.psql(f"DELETE FROM tenants WHERE id IN ({ids})")
+    with made_tenants(settings, db, 2) as made:
+        yield made
 
 
 @pytest.mark.parametrize("pooled", PATHS)

@@ -44,27 +44,12 @@ REPO_PATH = "/var/lib/pgbackrest"
 
 
 @pytest.fixture(scope="module")
-def repo_volume(images: dict[str, str]) -> Iterator[str]:
-    name = create_volume("cidb-repo")
-    yield name
-    remove_volume(name)
-
-
-@pytest.fixture(scope="module")
-def archiving_db(module_fresh_db: FreshDb, repo_volume: str) -> Container:
+def archiving_db(module_fresh_db: FreshDb, module_volume: str) -> Container:
     """A database archiving to an encrypted posix repository, with one full backup."""
-    db = module_fresh_db(db_env(**posix_repo_env()), volumes=[f"{repo_volume}:{REPO_PATH}"])
+    db = module_fresh_db(db_env(**posix_repo_env()), volumes=[f"{module_volume}:{REPO_PATH}"])
     create_probe(db)
     backup.take_backup(db.name, "full")
     return db
-
-
-@pytest.fixture
-def volume(images: dict[str, str]) -> Iterator[str]:
-    """An empty volume to restore into, removed afterwards."""
-    name = create_volume("cidb-restore")
-    yield name
-    remove_volume(name)
 
 
 def image_of(db: Container) -> str:
@@ -188,7 +173,7 @@ def test_pitr_to_an_lsn_or_restore_point_restores_exactly_the_rows_before_it(
 
 
 def test_verify_fails_on_a_repository_with_a_corrupt_file(
-    archiving_db: Container, repo_volume: str, volume: str
+    archiving_db: Container, module_volume: str, volume: str
 ) -> None:
     """`ci-db-backup verify` exits non-zero when one backup file's bytes changed (pgBackRest's
     own verify exits 0 and only reports it); run on a copy of the repository."""
@@ -196,7 +181,7 @@ def test_verify_fails_on_a_repository_with_a_corrupt_file(
     # A copy, in which 16 bytes inside the largest file of the full backup are overwritten.
     docker(
         "run", "--rm", "--network", "none", "--entrypoint", "sh",
-        "-v", f"{repo_volume}:/from:ro", "-v", f"{volume}:{REPO_PATH}", image, "-c",
+        "-v", f"{module_volume}:/from:ro", "-v", f"{volume}:{REPO_PATH}", image, "-c",
         f"cp -a /from/. {REPO_PATH}/ && cd {REPO_PATH}/backup"
         " && f=$(ls -S $(find . -path '*F/pg_data/*' -type f) | head -1)"
         " && printf 0123456789abcdef | dd of=\"$f\" bs=1 seek=64 conv=notrunc 2>/dev/null",
@@ -274,7 +259,7 @@ def test_a_full_repository_keeps_wal_and_commits_then_archiving_catches_up(
 
 
 def test_a_wrong_cipher_pass_at_restore_is_named_and_the_volume_stays_empty(
-    archiving_db: Container, repo_volume: str, volume: str
+    archiving_db: Container, module_volume: str, volume: str
 ) -> None:
     """A restore whose settings carry another cipher pass stops before writing, naming
     PGBACKREST_REPO1_CIPHER_PASS; the volume it was to restore into is still empty."""
@@ -284,7 +269,7 @@ def test_a_wrong_cipher_pass_at_restore_is_named_and_the_volume_stays_empty(
     docker(
         "create", "--name", settings, "--label", SESSION_LABEL,
         "-e", "PGBACKREST_REPO1_TYPE", "-e", "PGBACKREST_REPO1_CIPHER_PASS",
-        "-v", f"{repo_volume}:{REPO_PATH}", image,
+        "-v", f"{module_volume}:{REPO_PATH}", image,
         env={"PGBACKREST_REPO1_TYPE": "posix", "PGBACKREST_REPO1_CIPHER_PASS": "not-the-pass"},
     )  # fmt: skip
     try:

@@ -24,7 +24,7 @@ from support.backups import (
     switch_wal_and_wait,
     table_digests,
 )
-from support.docker import Container, create_volume, remove_volume, wait_until
+from support.docker import Container, wait_until
 from support.s3 import S3Server, s3_server
 
 from cidb import backup
@@ -114,14 +114,7 @@ def test_pitr_from_s3_restores_exactly_the_rows_committed_before_the_target(
 
 
 @pytest.fixture(scope="module")
-def posix_volume(images: dict[str, str]) -> Iterator[str]:
-    name = create_volume("cidb-repo")
-    yield name
-    remove_volume(name)
-
-
-@pytest.fixture(scope="module")
-def two_repo_db(module_fresh_db: FreshDb, s3: S3Server, posix_volume: str) -> S3Db:
+def two_repo_db(module_fresh_db: FreshDb, s3: S3Server, module_volume: str) -> S3Db:
     """repo1 on a volume, repo2 in a bucket, each encrypted with its own pass (repo2's as
     _FILE); a full backup in each."""
     bucket = s3.create_bucket()
@@ -129,7 +122,7 @@ def two_repo_db(module_fresh_db: FreshDb, s3: S3Server, posix_volume: str) -> S3
     options = s3.db_options()
     db = module_fresh_db(
         env,
-        volumes=[f"{posix_volume}:/var/lib/pgbackrest", *options["volumes"]],
+        volumes=[f"{module_volume}:/var/lib/pgbackrest", *options["volumes"]],
         extra=options["extra"],
     )
     create_probe(db)

@@ -6,7 +6,6 @@ import pytest
 
 from cidb import backup
 
-WAL = "0000000100000000000000"
 INFO = [
     {
         "name": "ci-db",

@@ -8,11 +8,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from psycopg import errors
 from support.cli import cidb
-from support.tenantdata import make_tenant
+from support.docker import run_container, stops_with_one_error
+from support.pgbouncer import POOLER_IMAGE
+from support.tenantdata import made_tenants
 
 from cidb.pool import build_pool, with_tenant
 from cidb.settings import Settings
@@ -23,11 +24,9 @@ INJECTION = "x'); DROP TABLE public.tenants; --"
 
 @pytest.fixture(scope="module")
 def tenant(settings: Settings, db) -> Iterator[dict[str, Any]]:
-    with psycopg.connect(settings.conninfo("admin"), autocommit=True) as admin:
-        ids = make_tenant(admin)
-    yield ids
-    db.psql(f"DELETE FROM audit_logs WHERE tenant_id = '{ids['tenants']}'")
-    db.psql(f"DELETE FROM tenants WHERE id = '{ids['tenants']}'")
+    """A tenant with a row in every table (support.tenantdata)."""
+    with made_tenants(settings, db, 1) as (ids,):
+        yield ids
 
 
 def chunk_with(embedding: str, ids: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
@@ -140,7 +139,10 @@ def test_injection_shaped_slug_through_cidb_is_just_a_missing_tenant(
     assert "no tenant with slug" in out + err
     tables = (
         connect("admin")
-        .execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+        .execute(
+            "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace"
+            " AND relkind IN ('r', 'p') AND NOT relispartition"
+        )
         .fetchone()[0]
     )
     assert tables == 11
@@ -170,7 +172,30 @@ def test_injection_shaped_target_through_cidb_seed_changes_nothing(
     assert code != 0, out + err
     tables = (
         connect("admin")
-        .execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+        .execute(
+            "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace"
+            " AND relkind IN ('r', 'p') AND NOT relispartition"
+        )
         .fetchone()[0]
     )
     assert tables == 11
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("DB_PORT", "5432; host=evil", "DB_PORT='5432; host=evil' is not a port number"),
+        ("DB_HOST", "db host", "DB_HOST='db host' is not a host name"),
+    ],
+)
+def test_bad_upstream_address_stops_pgbouncer_naming_the_variable(
+    images: dict[str, str], variable: str, value: str, message: str
+) -> None:
+    """PgBouncer refuses a host or port it would paste into its connection string."""
+    pooler = run_container(
+        POOLER_IMAGE, env={"PGBOUNCER_AUTH_PASSWORD": "pw", variable: value}, ports=()
+    )
+    try:
+        stops_with_one_error(pooler, message)
+    finally:
+        pooler.remove()

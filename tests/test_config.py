@@ -38,7 +38,7 @@ EXPECTED = {
     "pg_stat_statements.track_utility": "off",
     "max_notify_queue_pages": "4096",
     "log_autovacuum_min_duration": "1s",
-    "shared_preload_libraries": "pg_stat_statements,auto_explain,pgaudit",
+    "shared_preload_libraries": "pg_stat_statements,auto_explain,pgaudit,pg_cron",
 }
 
 

@@ -8,20 +8,22 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 import pytest
+from fixtures_db import FreshDb
 from fixtures_images import DB_IMAGE, ROOT
 from fixtures_stack import Stack
 from support.docker import (
     SESSION_LABEL,
     Container,
-    create_volume,
     docker,
-    remove_volume,
     run_container,
+    stops_with_one_error,
     unique_name,
+    volume_is_empty,
 )
 from support.pgbouncer import AUTH_PASSWORD, start_pooler
 
@@ -101,26 +103,13 @@ def test_off_serves_with_roles_and_no_application_tables(off_db: Container) -> N
 
 @pytest.mark.parametrize("value", ["always", "On-Start", "false"])
 def test_bad_deploy_value_is_refused_before_the_volume_is_touched(
-    images: dict[str, str], value: str
+    fresh_db: FreshDb, volume: str, value: str
 ) -> None:
     """A CI_DB_DEPLOY other than on-start/off: one error line, exit, the volume stays empty."""
-    volume = create_volume()
-    db = run_container(
-        DB_IMAGE,
-        env={"POSTGRES_PASSWORD": "pw", "CI_DB_DEPLOY": value},
-        volumes=[f"{volume}:/var/lib/postgresql/data"],
-    )
-    try:
-        assert db.wait_exit(timeout=60) != 0
-        errors = [line for line in db.logs().splitlines() if "error" in line.lower()]
-        assert len(errors) == 1 and f"CI_DB_DEPLOY='{value}'" in errors[0], db.logs()
-        listing = docker(
-            "run", "--rm", "-v", f"{volume}:/data", "--entrypoint", "ls", DB_IMAGE, "-A", "/data"
-        )
-        assert listing.strip() == ""
-    finally:
-        db.remove()
-        remove_volume(volume)
+    env = {"POSTGRES_PASSWORD": "pw", "CI_DB_DEPLOY": value}
+    db = fresh_db(env, wait=False, volumes=[f"{volume}:/var/lib/postgresql/data"])
+    stops_with_one_error(db, f"CI_DB_DEPLOY='{value}'")
+    assert volume_is_empty(volume)
 
 
 def test_migrate_job_deploys_to_a_tag_then_to_the_last_change(
@@ -164,8 +153,16 @@ def test_migrate_job_fails_clearly_on_a_wrong_password(network: str, off_db: Con
         job.remove()
 
 
+def probe_partition() -> str:
+    """audit_logs' partition of this month (UTC): where the clients' rows go."""
+    return f"audit_logs_p{datetime.now(UTC):%Y%m}01"
+
+
 def long_change_project(tmp_path: Path) -> Path:
-    """The real plan plus one last change: an index built concurrently on audit_logs."""
+    """The real plan plus one last change: an index built concurrently on audit_logs' current
+    partition (the table is partitioned by month, docs/partitions.md: a partitioned table takes
+    no CONCURRENTLY, each partition does), the one the clients write into."""
+    partition = probe_partition()
     project = tmp_path / "sqitch"
     shutil.copytree(ROOT / "sqitch", project)
     with (project / "sqitch.plan").open("a", encoding="utf-8") as plan:
@@ -178,7 +175,7 @@ def long_change_project(tmp_path: Path) -> Path:
             "-- Non-transactional: CREATE INDEX CONCURRENTLY.\n"
             "SET statement_timeout = 0;\nSET lock_timeout = 0;\n"
             "CREATE INDEX CONCURRENTLY IF NOT EXISTS audit_logs_deploy_probe_idx\n"
-            "    ON public.audit_logs (tenant_id, resource_type, created_at);\n"
+            f"    ON public.{partition} (tenant_id, resource_type, created_at);\n"
         ),
         "revert": "DROP INDEX CONCURRENTLY IF EXISTS public.audit_logs_deploy_probe_idx;\n",
         "verify": (
@@ -258,7 +255,7 @@ def index_building(db: Container) -> bool:
     return (
         db.psql(
             "SELECT count(*) FROM pg_stat_progress_create_index"
-            " WHERE relid = 'public.audit_logs'::regclass"
+            f" WHERE relid = 'public.{probe_partition()}'::regclass"
         )
         != "0"
     )

@@ -3,9 +3,11 @@
 tests/fixtures/drizzle pins drizzle-kit, drizzle-orm, pg, typescript and @types/node (with a
 package-lock.json); it is copied to a temporary directory, installed with `npm ci` (downloads
 cached in ~/.cache/cidb-npm, or $CIDB_NPM_CACHE), then `drizzle-kit pull` runs once as
-ci_migrator with drizzle-kit's default schema filter (["public"]). The pulled schema must hold
-exactly the spec's 11 tables and 7 enums and nothing from the extensions (which used to live in
-`public`, so pg_stat_statements' views came along), and type-check with tsc.
+ci_migrator with drizzle-kit's default schema filter (["public"]) and the fixture's
+tablesFilter (no pg_partman partition). The pulled schema must hold exactly the spec's 8
+unpartitioned tables (drizzle-kit misses the 3 partitioned ones: a strict xfail) and 7 enums,
+nothing from the extensions (which used to live in `public`, so pg_stat_statements' views came
+along), and type-check with tsc.
 
 Where drizzle-kit misreads the schema, a strict xfail names each wrong object: it is drizzle-kit's
 bug, not ours, and the marker fails as soon as a pinned upgrade fixes it.
@@ -33,6 +35,10 @@ NPM_DEADLINE = 300  # seconds for `npm ci`; a cold cache takes well under a minu
 TOOL_DEADLINE = 120  # seconds for `drizzle-kit pull` and for `tsc`
 
 SPEC_TABLES = set(TABLES)
+# Range-partitioned (issue 17): drizzle-kit 0.31.11 reads relkind r, v and m only, so their
+# parents (relkind p) are not pulled, and their partitions (relkind r) would be, as tables of
+# their own, without the fixture config's tablesFilter.
+PARTITIONED = {"query_logs", "usage_events", "audit_logs"}
 SPEC_ENUMS = {
     "plan",
     "region",
@@ -134,13 +140,14 @@ def patch_bytea(schema_ts: str) -> str:
 
 
 def test_pull_finds_exactly_the_spec_tables_and_enums(pulled: Path) -> None:
-    """schema.ts: the 11 tables and 7 enums, no view, sequence, schema or extension object."""
+    """schema.ts: the 8 unpartitioned tables and 7 enums, no partition, view, sequence, schema
+    or extension object (the 3 partitioned tables: see the xfail below)."""
     schema_ts = (pulled / "schema.ts").read_text()
     tables = re.findall(r'\bpgTable\("(\w+)"', schema_ts)
     enums = re.findall(r'\bpgEnum\("(\w+)"', schema_ts)
-    assert schema_ts.count("pgTable(") == len(tables) == 11, tables
+    assert schema_ts.count("pgTable(") == len(tables) == 8, tables
     assert schema_ts.count("pgEnum(") == len(enums) == 7, enums
-    assert set(tables) == SPEC_TABLES
+    assert set(tables) == SPEC_TABLES - PARTITIONED
     assert set(enums) == SPEC_ENUMS
 
     everything = schema_ts + (pulled / "relations.ts").read_text()
@@ -149,9 +156,22 @@ def test_pull_finds_exactly_the_spec_tables_and_enums(pulled: Path) -> None:
     assert not re.search(r"\bextensions\.", everything), "an object from schema extensions"
 
     snap = snapshot(pulled)
-    assert set(snap["tables"]) == {f"public.{t}" for t in SPEC_TABLES}
+    assert set(snap["tables"]) == {f"public.{t}" for t in SPEC_TABLES - PARTITIONED}
     assert set(snap["enums"]) == {f"public.{e}" for e in SPEC_ENUMS}
     assert not (snap["views"] or snap["sequences"] or snap["schemas"]), snap
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="drizzle-kit 0.31.11 introspects relkind r, v and m only: the partitioned tables "
+    "query_logs, usage_events and audit_logs (relkind p) are not pulled "
+    "(drizzle-team/drizzle-orm#6093; partitions as tables: #2854, PR #6196)",
+)
+def test_pull_finds_the_partitioned_log_tables(pulled: Path) -> None:
+    """The three partitioned parents come out as tables (their partitions never do)."""
+    pulled_tables = {t.split(".", 1)[1] for t in snapshot(pulled)["tables"]}
+    assert pulled_tables >= PARTITIONED
 
 
 def test_embedding_is_a_pgvector_1024_column(pulled: Path) -> None:

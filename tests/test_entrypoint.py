@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
 import pytest
 from fixtures_db import FreshDb
-from support.docker import Container, create_volume, remove_volume
+from support.docker import Container, stops_with_one_error
 from support.scram import verifier_matches
 
 Start = Callable[..., Container]
@@ -22,13 +22,6 @@ def start(fresh_db: FreshDb) -> Start:
         return fresh_db(env, wait=False, **kwargs)
 
     return _start
-
-
-@pytest.fixture
-def volume() -> Iterator[str]:
-    name = create_volume()
-    yield name
-    remove_volume(name)
 
 
 def test_password_file_is_read(start: Start, tmp_path: Path) -> None:
@@ -76,10 +69,7 @@ def test_bad_environment_stops_with_one_line_reason(
     start: Start, env: dict[str, str], message: str
 ) -> None:
     """A bad environment exits non-zero at once with one clear error line."""
-    db = start(env)
-    assert db.wait_exit(timeout=60) != 0
-    errors = [line for line in db.logs().splitlines() if "error" in line.lower()]
-    assert len(errors) == 1 and message in errors[0], db.logs()
+    stops_with_one_error(start(env), message)
 
 
 BAD_ENVIRONMENTS = [

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from fixtures_images import DB_IMAGE
 from fixtures_stack import STACK_PASSWORDS
-from support.docker import Container, run_container
+from support.docker import LOCKED_DOWN, Container, run_container
 
 
 def test_pg_hba_allows_only_scram_or_reject_over_tcp(db: Container) -> None:
@@ -59,17 +59,7 @@ def locked_down(images: dict[str, str]) -> Iterator[Container]:
     db = run_container(
         DB_IMAGE,
         env={"POSTGRES_PASSWORD": "pw", "CI_APP_PASSWORD": "app-pw"},
-        extra=[
-            "--read-only",
-            "--tmpfs",
-            "/var/run/postgresql:rw,mode=1777,size=16m",
-            "--tmpfs",
-            "/tmp:rw,mode=1777,size=64m",
-            "--cap-drop",
-            "ALL",
-            "--security-opt",
-            "no-new-privileges",
-        ],
+        extra=LOCKED_DOWN,
     )
     yield db
     db.remove()

@@ -10,11 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from psycopg_pool import ConnectionPool
 from support.cli import cidb
-from support.tenantdata import make_tenant
+from support.tenantdata import made_tenants
 
 from cidb.ingest import DIM, INDEX, Chunk, IngestError, load_chunks
 from cidb.pool import build_pool, with_tenant
@@ -29,12 +28,8 @@ INDEX_STATE = (
 @pytest.fixture(scope="module")
 def tenants(settings: Settings, db) -> Iterator[list[dict[str, Any]]]:
     """Two tenants with a document each, made as ci_admin."""
-    with psycopg.connect(settings.conninfo("admin"), autocommit=True) as admin:
-        made = [make_tenant(admin) for _ in range(2)]
-    yield made
-    ids = ", ".join(f"'{t['tenants']}'" for t in made)
-    db.psql(f"DELETE FROM audit_logs WHERE tenant_id IN ({ids})")
-    db.psql(f"DELETE FROM tenants WHERE id IN ({ids})")
+    with made_tenants(settings, db, 2) as made:
+        yield made
 
 
 @pytest.fixture

@@ -98,6 +98,29 @@ def test_verify_raises_when_a_change_is_missing(target_db: Container) -> None:
         target_db.psql("ALTER TABLE public.audit_logs_gone RENAME TO audit_logs")
 
 
+@pytest.mark.parametrize(
+    ("drift", "undo", "named"),
+    [
+        ("ALTER INDEX public.users_email_idx RENAME TO users_email_gone",
+         "ALTER INDEX public.users_email_gone RENAME TO users_email_idx", "users_email_idx"),
+        ("ALTER TABLE public.projects DISABLE ROW LEVEL SECURITY",
+         "ALTER TABLE public.projects ENABLE ROW LEVEL SECURITY", "projects: RLS not forced"),
+        ("ALTER TYPE public.plan RENAME VALUE 'pro' TO 'professional'",
+         "ALTER TYPE public.plan RENAME VALUE 'professional' TO 'pro'", "type plan lacks labels"),
+    ],
+    ids=["index", "rls", "enum-label"],
+)  # fmt: skip
+def test_verify_names_what_drifted(target_db: Container, drift: str, undo: str, named: str) -> None:
+    """The shared checks (sqitch/lib) fail verify naming the object, not only the change."""
+    target_db.psql(drift)
+    try:
+        code, out = sqitch_cli(target_db, "verify", retcode=None)
+        assert code != 0
+        assert named in out, out
+    finally:
+        target_db.psql(undo)
+
+
 @contextmanager
 def registry_creatable(db: Container) -> Iterator[None]:
     """A fixture project brings a Sqitch registry of its own, and creating a schema needs

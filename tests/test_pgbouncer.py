@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 from fixtures_stack import STACK_PASSWORDS, Stack, running_stack
-from support.docker import DOCKER, Container, DeadlinePassed, run_container
+from support.docker import DOCKER, Container, DeadlinePassed, run_container, wait_until
 from support.pgbouncer import (
     POOLER_IMAGE,
     ServerSampler,
@@ -27,7 +27,7 @@ from support.pgbouncer import (
     show_config,
     start_pooler,
 )
-from support.tenantdata import make_tenant
+from support.tenantdata import made_tenants
 
 from cidb.pool import build_pool, with_tenant
 from cidb.settings import Settings
@@ -74,12 +74,8 @@ def pooler(stack: Stack) -> Container:
 def tenants(settings: Settings, db: Container) -> Iterator[dict[str, str]]:
     """Tenants a and b (one row in every table each), removed by the superuser afterwards:
     audit_logs are append-only even for ci_admin."""
-    with psycopg.connect(settings.conninfo("admin"), autocommit=True) as admin:
-        ids = {name: str(make_tenant(admin)["tenants"]) for name in ("a", "b")}
-    yield ids
-    listed = ", ".join(f"'{tenant}'" for tenant in ids.values())
-    db.psql(f"DELETE FROM audit_logs WHERE tenant_id IN ({listed})")
-    db.psql(f"DELETE FROM tenants WHERE id IN ({listed})")
+    with made_tenants(settings, db, 2) as (a, b):
+        yield {"a": str(a["tenants"]), "b": str(b["tenants"])}
 
 
 @pytest.fixture(scope="module")
@@ -479,15 +475,6 @@ def in_thread(fn: Callable[[], object]) -> tuple[threading.Thread, dict[str, obj
     return thread, outcome
 
 
-def wait_until(check: Callable[[], bool], timeout: float, logs: Callable[[], str]) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise DeadlinePassed(f"not true after {timeout}s:\n{logs()}")
-
-
 def first_success(conninfo: str, timeout: float) -> float | None:
     """Seconds until a new pooled transaction succeeds, or None when TIMEOUT passes first."""
     start = time.monotonic()
@@ -547,8 +534,8 @@ def restart_under_pooler(project: Stack) -> Restart:
                 )
                 == "1"
             ),
-            timeout=30,
-            logs=logs,
+            30,
+            logs,
         )
         project.compose("stop", "db")
         query.join(timeout=IN_FLIGHT_BOUND_S)
@@ -630,7 +617,7 @@ def test_docker_stop_ends_pgbouncer_cleanly_within_the_default_timeout(
                 "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'"
                 f" AND client_addr = '{address_of(container)}'"
             )
-            wait_until(lambda: db.psql(running) == "1", timeout=30, logs=container.logs)
+            wait_until(lambda: db.psql(running) == "1", 30, container.logs)
         container.stop()
         assert container.wait_exit(timeout=30) == 0, container.logs()
         if query is not None:

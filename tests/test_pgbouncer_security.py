@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -14,7 +13,7 @@ import psycopg
 import pytest
 from fixtures_stack import STACK_PASSWORDS, Stack
 from psycopg import errors
-from support.docker import Container, DeadlinePassed
+from support.docker import Container, wait_until
 from support.pgbouncer import console, network_of, show, start_pooler
 
 from cidb.settings import Settings
@@ -25,15 +24,6 @@ SQITCH_LOCK_KEY = 75474063
 def pooled(settings: Settings, role: str, port: int | None = None, **kwargs: Any) -> str:
     target = settings if port is None else replace(settings, pool_port=port)
     return target.conninfo(role, pooled=True, connect_timeout=10, **kwargs)
-
-
-def wait_for(check: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise DeadlinePassed(f"{what}: not seen within {timeout}s")
 
 
 def start_one_server_pooler(db: Container, **env: str) -> Container:
@@ -283,7 +273,7 @@ def test_app_gets_its_pool_while_other_roles_hog_connections(
                 pool = pools.get((settings.database, "ci_readonly"), {})
                 return pool.get("sv_active") == 5 and pool.get("cl_waiting") == HOGS - 5
 
-            wait_for(hogged, 60, "5 ci_readonly server connections busy, 20 clients waiting")
+            wait_until(hogged, 60, lambda: "5 busy servers, 20 waiting clients: not seen")
         results: list[Any] = []
 
         def app_transaction() -> None:

@@ -14,16 +14,9 @@ import pytest
 from fixtures_images import DB_IMAGE
 from plumbum import local
 from psycopg import errors
-from support.docker import Container, create_volume, docker, remove_volume, run_container
+from support.docker import Container, docker, run_container
 
 MIGRATOR = "reliability-migrator-pw"
-
-
-@pytest.fixture
-def volume() -> Iterator[str]:
-    name = create_volume()
-    yield name
-    remove_volume(name)
 
 
 @pytest.fixture

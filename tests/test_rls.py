@@ -10,7 +10,14 @@ import psycopg
 import pytest
 from psycopg import errors, sql
 from support.catalog import rls_problems
-from support.tenantdata import MUTABLE_COLUMN, TABLES, insert, make_tenant, new_row, tenant_column
+from support.tenantdata import (
+    MUTABLE_COLUMN,
+    TABLES,
+    insert,
+    made_tenants,
+    new_row,
+    tenant_column,
+)
 
 Connect = Callable[..., psycopg.Connection]
 REFUSED = (errors.InsufficientPrivilege,)  # RLS WITH CHECK failures are SQLSTATE 42501 too
@@ -22,12 +29,8 @@ def tenants(settings, db) -> Iterator[dict[str, dict[str, Any]]]:
 
     Removed afterwards by the superuser: audit_logs are append-only even for ci_admin.
     """
-    with psycopg.connect(settings.conninfo("admin"), autocommit=True) as admin:
-        data = {"a": make_tenant(admin), "b": make_tenant(admin)}
-    yield data
-    ids = ", ".join(f"'{data[t]['tenants']}'" for t in ("a", "b"))
-    db.psql(f"DELETE FROM audit_logs WHERE tenant_id IN ({ids})")
-    db.psql(f"DELETE FROM tenants WHERE id IN ({ids})")
+    with made_tenants(settings, db, 2) as (a, b):
+        yield {"a": a, "b": b}
 
 
 def as_tenant(conn: psycopg.Connection, tenant: Any) -> None:
@@ -50,7 +53,8 @@ def test_every_table_has_forced_rls_and_a_policy_per_command(connect: Connect) -
     assert rls_problems(conn) == {}
     assert conn.execute(
         "SELECT count(*) FROM pg_class"
-        " WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'"
+        " WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p')"
+        " AND NOT relispartition"
     ).fetchone()[0] == len(TABLES)
 
 

@@ -4,14 +4,13 @@ BYPASSRLS roles, statistics. Each test performs the attack and shows it does not
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
 import psycopg
 import pytest
 from psycopg import errors
-from support.docker import Container, DeadlinePassed
+from support.docker import Container, wait_until
 
 from cidb import roles
 from cidb.settings import Settings
@@ -19,17 +18,7 @@ from cidb.settings import Settings
 Connect = Callable[..., psycopg.Connection]
 # Every role that logs in with a password, from the manifest (a new role is covered here too).
 LOGIN_ROLES = [role.name for role in roles.login_roles()]
-APP_ROLES = ["ci_app", "ci_readonly"]
 SQITCH_LOCK_KEY = 75474063
-
-
-def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise DeadlinePassed(f"{what}: not seen within {timeout}s")
 
 
 def role_settings(db: Container, role: str) -> str:
@@ -106,7 +95,7 @@ def test_role_defaults_a_role_sets_for_itself_do_not_last(
         assert shown == default
     else:
         assert shown != value
-    wait_for(lambda: role_settings(db, name) == before, 30, f"{name}'s defaults restored")
+    wait_until(lambda: role_settings(db, name) == before, 30, lambda: f"{name}'s defaults kept")
 
 
 def test_a_role_that_changes_its_own_password_gets_the_old_one_back(
@@ -124,7 +113,7 @@ def test_a_role_that_changes_its_own_password_gets_the_old_one_back(
         except psycopg.OperationalError:
             return False
 
-    wait_for(original_works, 30, "ci_readonly's own password working again")
+    wait_until(original_works, 30, lambda: "ci_readonly's own password still refused")
     with pytest.raises(psycopg.OperationalError):
         psycopg.connect(
             settings.conninfo("readonly", connect_timeout=5).replace(

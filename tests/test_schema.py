@@ -175,7 +175,8 @@ def columns(db: Container) -> dict[tuple[str, str], tuple[str, bool, str]]:
         "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
         "JOIN pg_namespace n ON n.oid = c.relnamespace "
         "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
-        "WHERE n.nspname = 'public' AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped"
+        "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition"
+        " AND a.attnum > 0 AND NOT a.attisdropped"
     )
     out = {}
     for line in rows.splitlines():

@@ -4,13 +4,12 @@ while DDL and role changes are still audited (pgaudit, passwords redacted)."""
 from __future__ import annotations
 
 import contextlib
-import time
 import uuid
 from collections.abc import Callable
 
 import psycopg
 import pytest
-from support.docker import Container, DeadlinePassed
+from support.docker import Container, wait_until
 
 from cidb.settings import Settings
 
@@ -29,29 +28,19 @@ ATTEMPTS = [
 ]
 
 
-def wait_for_log(db: Container, needle: str, timeout: float = 30) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        logs = db.logs()
-        if needle in logs:
-            return logs
-        time.sleep(0.2)
-    raise DeadlinePassed(f"{needle!r} not in the db log within {timeout}s")
-
-
 def put_back_password(connect: Connect, settings: Settings, role: str) -> None:
     """The login guard restores a password a role gave itself at the next login of any role;
     wait for that, so later tests log in with the stack's passwords."""
     connect("migrator").execute("SELECT 1")
-    deadline = time.monotonic() + 30
-    while True:
+
+    def logs_in() -> bool:
         try:
             psycopg.connect(settings.conninfo(role, connect_timeout=5)).close()
-            return
         except psycopg.OperationalError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+            return False
+        return True
+
+    wait_until(logs_in, 30, lambda: f"{role} still cannot log in with the stack's password")
 
 
 @pytest.mark.parametrize(("role", "template"), ATTEMPTS)
@@ -69,7 +58,8 @@ def test_role_statement_passwords_never_reach_the_log(
     # session's earlier lines have been written too.
     with pytest.raises(psycopg.Error):
         conn.execute("SELECT %s::int", (marker,))
-    logs = wait_for_log(db, marker)
+    db.wait_for_log(marker, 30)
+    logs = db.logs()
     assert secret not in logs
     put_back_password(connect, settings, role)
     statements = db.psql(f"SELECT count(*) FROM pg_stat_statements WHERE query LIKE '%{secret}%'")
@@ -83,7 +73,8 @@ def test_role_changes_are_audited_with_the_password_redacted(
     secret = f"plain-{uuid.uuid4().hex}"
     connect("readonly").execute(f"ALTER ROLE ci_readonly PASSWORD '{secret}'")  # type: ignore[arg-type]
     put_back_password(connect, settings, "readonly")
-    logs = wait_for_log(db, "ALTER ROLE ci_readonly PASSWORD <REDACTED>")
+    db.wait_for_log("ALTER ROLE ci_readonly PASSWORD <REDACTED>", 30)
+    logs = db.logs()
     assert secret not in logs
     audited = [line for line in logs.splitlines() if "AUDIT: SESSION" in line and "ROLE" in line]
     assert any("user=ci_readonly" in line for line in audited)
@@ -95,6 +86,7 @@ def test_ddl_is_still_audited(connect: Connect, db: Container) -> None:
     conn = connect("migrator", autocommit=False)
     conn.execute(f"CREATE TABLE public.{name} (v int)")  # type: ignore[arg-type]
     conn.rollback()
-    logs = wait_for_log(db, f"CREATE TABLE public.{name}")
+    db.wait_for_log(f"CREATE TABLE public.{name}", 30)
+    logs = db.logs()
     line = next(x for x in logs.splitlines() if f"CREATE TABLE public.{name}" in x)
     assert "AUDIT: SESSION" in line and "DDL" in line

@@ -16,7 +16,7 @@ from fixtures_db import FreshDb
 from fixtures_images import DB_IMAGE
 from fixtures_stack import Stack
 from support.cli import cidb
-from support.docker import Container, run_container
+from support.docker import Container, run_container, stops_with_one_error
 
 from cidb.bench import seed as seed_bench
 from cidb.settings import Settings
@@ -227,9 +227,7 @@ def test_bad_dev_seed_value_stops_with_one_line_reason(images) -> None:
     """CI_DB_DEV_SEED=yes stops the container with one clear error line."""
     db = run_container(DB_IMAGE, env={"POSTGRES_PASSWORD": "pw", "CI_DB_DEV_SEED": "yes"})
     try:
-        assert db.wait_exit(timeout=120) != 0
-        errors = [line for line in db.logs().splitlines() if "error" in line.lower()]
-        assert len(errors) == 1 and "CI_DB_DEV_SEED='yes' must be 0 or 1" in errors[0], errors
+        stops_with_one_error(db, "CI_DB_DEV_SEED='yes' must be 0 or 1", timeout=120)
     finally:
         db.remove()
 

@@ -138,7 +138,11 @@ def test_manifest_matches_the_contract() -> None:
         "pgbouncer_auth",
         "ci_auth_lookup",
         "ci_monitor",
+        "ci_partman",
     }
+    # ci_partman logs in only as pg_cron's background worker: no password, so not a login role
+    # here (pg_hba.conf rejects it over every connection).
+    assert by_name["ci_partman"].login and by_name["ci_partman"].password_env is None
     assert {r.name for r in roles.login_roles()} == {
         "ci_migrator",
         "ci_app",

@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 from support.cli import cidb
-from support.tenantdata import insert, make_tenant, new_row
+from support.tenantdata import insert, made_tenants, new_row
 
 from cidb.pool import build_pool, tenant_uuid, with_tenant
 from cidb.settings import Settings
@@ -26,12 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def many_tenants(settings: Settings, db) -> Iterator[list[dict[str, Any]]]:
     """Eight tenants with a row in every table, created as ci_admin."""
-    with psycopg.connect(settings.conninfo("admin"), autocommit=True) as admin:
-        data = [make_tenant(admin) for _ in range(TENANTS)]
-    yield data
-    ids = ", ".join(f"'{d['tenants']}'" for d in data)
-    db.psql(f"DELETE FROM audit_logs WHERE tenant_id IN ({ids})")
-    db.psql(f"DELETE FROM tenants WHERE id IN ({ids})")
+    with made_tenants(settings, db, TENANTS) as made:
+        yield made
 
 
 def test_with_tenant_scopes_50_concurrent_transactions(settings: Settings, many_tenants) -> None:

@@ -8,16 +8,18 @@ from pathlib import Path
 import psycopg
 import pytest
 import testinfra
+from fixtures_db import FreshDb
 from fixtures_images import DB_IMAGE
 from psycopg.conninfo import make_conninfo
 from support.docker import (
+    LOCKED_DOWN,
     SESSION_LABEL,
     Container,
-    create_volume,
     docker,
-    remove_volume,
     run_container,
+    stops_with_one_error,
     unique_name,
+    volume_is_empty,
 )
 from support.pgbouncer import POOLER_IMAGE, console, show, show_config, start_pooler
 from support.tls import Pki, make_pki
@@ -35,18 +37,6 @@ DB_ENV = {
     "CI_ADMIN_PASSWORD": ADMIN_PASSWORD,
     "PGBOUNCER_AUTH_PASSWORD": AUTH_PASSWORD,
 }
-# The locked-down runtime the README documents: TLS must work with a read-only root too.
-LOCKED_DOWN = (
-    "--read-only",
-    "--tmpfs",
-    "/var/run/postgresql:rw,mode=1777,size=16m",
-    "--tmpfs",
-    "/tmp:rw,mode=1777,size=64m",
-    "--cap-drop",
-    "ALL",
-    "--security-opt",
-    "no-new-privileges",
-)
 SECRETS = "/run/secrets"
 DB_KEY_COPY = "/var/run/postgresql/tls/tls.key"
 # libpq's words when the server answers "no" to its SSL request; docs/tls.md quotes them.
@@ -119,6 +109,7 @@ def tls_db(network: str, pki: Pki) -> Iterator[Container]:
             "CI_DB_TLS_KEY": pki.server_key.read_text(),
         },
         volumes=[f"{pki.server_chain}:{SECRETS}/db.crt:ro"],
+        # TLS must work with the locked-down runtime too.
         extra=(*LOCKED_DOWN, "--network", network, "--network-alias", "db"),
     )
     yield _healthy(db)
@@ -329,27 +320,17 @@ BAD_DB_ENVIRONMENTS = [
 
 @pytest.mark.parametrize(("env", "message"), BAD_DB_ENVIRONMENTS)
 def test_bad_tls_environment_stops_the_db_before_it_touches_the_volume(
-    images: dict[str, str], pki: Pki, env: Env, message: str
+    fresh_db: FreshDb, volume: str, pki: Pki, env: Env, message: str
 ) -> None:
     """One error line naming the variable to fix, a non-zero exit, and an empty volume."""
-    volume = create_volume()
-    db = run_container(
-        DB_IMAGE,
-        env={"POSTGRES_PASSWORD": "pw", **env(pki)},
+    db = fresh_db(
+        {"POSTGRES_PASSWORD": "pw", **env(pki)},
+        wait=False,
         ports=(),
         volumes=[f"{volume}:/var/lib/postgresql/data", f"{pki.server_chain}:{CERT_FILE}:ro"],
     )
-    try:
-        assert db.wait_exit(timeout=60) != 0
-        errors = [line for line in db.logs().splitlines() if "error" in line.lower()]
-        assert len(errors) == 1 and message in errors[0], db.logs()
-        listing = docker(
-            "run", "--rm", "-v", f"{volume}:/data", "--entrypoint", "ls", DB_IMAGE, "-A", "/data"
-        )
-        assert listing == ""
-    finally:
-        db.remove()
-        remove_volume(volume)
+    stops_with_one_error(db, message)
+    assert volume_is_empty(volume)
 
 
 BAD_POOLER_ENVIRONMENTS = [

@@ -14,8 +14,7 @@ exporter_setup_env() {
 	: "${PGBOUNCER_HOST:=pgbouncer}" "${PGBOUNCER_PORT:=6432}" "${PGBOUNCER_SSLMODE:=disable}"
 	[[ -n $CI_MONITOR_PASSWORD ]] ||
 		die "no CI_MONITOR_PASSWORD or CI_MONITOR_PASSWORD_FILE: the exporter cannot log in"
-	[[ $PGBOUNCER_PORT =~ ^[0-9]+$ ]] || die "PGBOUNCER_PORT='$PGBOUNCER_PORT' is not a port number"
-	[[ $PGBOUNCER_HOST =~ ^[A-Za-z0-9._-]+$ ]] || die "PGBOUNCER_HOST='$PGBOUNCER_HOST' is not a host name"
+	require_host_port PGBOUNCER_HOST PGBOUNCER_PORT
 }
 
 # .pgpass: host:port:database:user:password, with : and \ escaped.

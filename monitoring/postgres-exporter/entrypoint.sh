@@ -15,8 +15,7 @@ exporter_setup_env() {
 	: "${DB_HOST:=db}" "${DB_PORT:=5432}" "${DB_SSLMODE:=disable}"
 	[[ -n $CI_MONITOR_PASSWORD ]] ||
 		die "no CI_MONITOR_PASSWORD or CI_MONITOR_PASSWORD_FILE: the exporter cannot log in"
-	[[ $DB_PORT =~ ^[0-9]+$ ]] || die "DB_PORT='$DB_PORT' is not a port number"
-	[[ $DB_HOST =~ ^[A-Za-z0-9._-]+$ ]] || die "DB_HOST='$DB_HOST' is not a host name"
+	require_host_port DB_HOST DB_PORT
 	[[ $POSTGRES_DB =~ ^[A-Za-z0-9_]+$ ]] || die "POSTGRES_DB='$POSTGRES_DB' is not a plain database name"
 }
 

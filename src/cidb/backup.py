@@ -302,8 +302,3 @@ def restore_drill(
             return _run(*argv, COMMAND, "drill", *([f"--repo={repo}"] if repo else []))
     finally:
         _run("volume", "rm", "-f", volume, timeout=120)
-
-
-def utc_now() -> str:
-    """A recovery target time for "now", in the form pgBackRest passes to PostgreSQL."""
-    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00")

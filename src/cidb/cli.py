@@ -277,6 +277,20 @@ class Top(cli.Application):
             return 1
 
 
+@Cidb.subcommand("partitions")
+class Partitions(cli.Application):
+    """The partitioned log tables as ci_monitor: premade range, rows in default partitions."""
+
+    def main(self) -> int:
+        from cidb import partitions
+
+        try:
+            return partitions.run(stack_settings())
+        except SettingsError as error:
+            print(f"cidb: {error}", file=sys.stderr)
+            return 1
+
+
 @Cidb.subcommand("bench")
 class Bench(cli.Application):
     """Run benchmarks against the stack; print ratios and write bench/report.md."""

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import sql
+
+if TYPE_CHECKING:
+    from cidb.containers import Container
+    from cidb.settings import Settings
 
 TABLES = [
     "tenants",
@@ -112,3 +118,15 @@ def make_tenant(admin: psycopg.Connection) -> dict[str, Any]:
     for table in TABLES:
         ids[table] = insert(admin, table, new_row(table, ids))
     return ids
+
+
+@contextmanager
+def made_tenants(settings: Settings, db: Container, count: int) -> Iterator[list[dict[str, Any]]]:
+    """COUNT tenants made by make_tenant, removed afterwards by the superuser: audit_logs are
+    append-only even for ci_admin."""
+    with psycopg.connect(settings.conninfo("admin"), autocommit=True) as admin:
+        made = [make_tenant(admin) for _ in range(count)]
+    yield made
+    ids = ", ".join(f"'{tenant['tenants']}'" for tenant in made)
+    db.psql(f"DELETE FROM audit_logs WHERE tenant_id IN ({ids})")
+    db.psql(f"DELETE FROM tenants WHERE id IN ({ids})")

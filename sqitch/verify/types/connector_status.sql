@@ -1,15 +1,8 @@
 -- Verify contextinject:types/connector_status on pg
 BEGIN;
 
--- The cast fails when the type is missing. Containment, not equality: a later change may add a
--- label with ALTER TYPE ... ADD VALUE and this script must still pass then.
-DO $$
-BEGIN
-    IF NOT enum_range(NULL::public.connector_status)::text[] @> ARRAY['active', 'paused', 'error', 'disconnected'] THEN
-        RAISE EXCEPTION 'type public.connector_status lacks labels of the spec: has %',
-            enum_range(NULL::public.connector_status);
-    END IF;
-END
-$$;
+SET LOCAL expect.type = 'public.connector_status';
+SET LOCAL expect.labels = 'active, paused, error, disconnected';
+\ir ../../lib/expect_labels.sql
 
 ROLLBACK;

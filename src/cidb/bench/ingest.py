@@ -17,6 +17,7 @@ import psycopg
 from pgvector.psycopg import register_vector
 
 from cidb.bench.core import HIGHER, Metric, Result, step
+from cidb.bench.rls import tenant_with_documents
 from cidb.embeddings import clustered
 from cidb.ingest import Chunk, build_embedding_index, index_definition, load_chunks
 from cidb.pool import build_pool, with_tenant
@@ -27,27 +28,6 @@ ROW = (
     " chunk_index, vector_id, embedding) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
 )
 GOAL = "bulk path vs row by row"
-
-
-def tenant_with_document(
-    admin: psycopg.Connection, tag: str
-) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
-    """A tenant, a project and a document to hang chunks on (as ci_admin)."""
-    tenant = admin.execute(
-        "INSERT INTO public.tenants (name, slug) VALUES (%s, %s) RETURNING id",
-        (f"bench ingest {tag}", f"bench-ingest-{tag}"),
-    ).fetchall()[0][0]
-    project = admin.execute(
-        "INSERT INTO public.projects (tenant_id, name) VALUES (%s, 'bench') RETURNING id",
-        (tenant,),
-    ).fetchall()[0][0]
-    document = admin.execute(
-        "INSERT INTO public.documents (tenant_id, project_id, connector_type, title, mime_type,"
-        " content_hash) VALUES (%s, %s, 'direct-upload', 'bench', 'text/plain', repeat('0', 64))"
-        " RETURNING id",
-        (tenant, project),
-    ).fetchall()[0][0]
-    return tenant, project, document
 
 
 def make_chunks(document: uuid.UUID, vectors: np.ndarray, tag: str) -> list[Chunk]:
@@ -81,7 +61,8 @@ def run(settings: Settings, quick: bool = False) -> Result:
     ):
         definition = index_definition(migrator)
         sides = {
-            name: tenant_with_document(admin, f"{tag}-{name}") for name in ("row", "kept", "bulk")
+            name: tenant_with_documents(admin, f"bench-ingest-{tag}-{name}", 1)
+            for name in ("row", "kept", "bulk")
         }
         try:
 

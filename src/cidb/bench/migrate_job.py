@@ -18,6 +18,7 @@ from pathlib import Path
 import psycopg
 from plumbum import local
 
+from cidb.bench import migration
 from cidb.bench.core import LOWER, Metric, Result, percentile
 from cidb.bench.pool import db_container
 from cidb.settings import Settings
@@ -147,16 +148,7 @@ class Load:
 
 def prepare(settings: Settings, rows: int) -> None:
     with psycopg.connect(settings.conninfo("migrator"), autocommit=True) as conn:
-        conn.execute(f"DROP TABLE IF EXISTS {TABLE}")
-        conn.execute(
-            f"CREATE TABLE {TABLE} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
-            " payload text NOT NULL, n integer NOT NULL DEFAULT 0)"
-        )
-        conn.execute(
-            f"INSERT INTO {TABLE} (payload) SELECT md5(g::text) FROM generate_series(1, %s) AS g",
-            (rows,),
-        )
-        conn.execute(f"VACUUM ANALYZE {TABLE}")
+        migration.prepare(conn, rows, TABLE)
         conn.execute(f"GRANT SELECT, UPDATE ON {TABLE} TO ci_app")
 
 

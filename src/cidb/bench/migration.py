@@ -22,17 +22,18 @@ INSERT INTO public.bench_migration (payload) VALUES (md5(random()::text));
 """
 
 
-def prepare(conn: psycopg.Connection, rows: int) -> None:
-    conn.execute(f"DROP TABLE IF EXISTS {TABLE}")
+def prepare(conn: psycopg.Connection, rows: int, table: str = TABLE) -> None:
+    """A fresh TABLE of ROWS rows for a long change to rewrite or index (autocommit: VACUUM)."""
+    conn.execute(f"DROP TABLE IF EXISTS {table}")
     conn.execute(
-        f"CREATE TABLE {TABLE} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+        f"CREATE TABLE {table} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
         " payload text NOT NULL, n integer NOT NULL DEFAULT 0)"
     )
     conn.execute(
-        f"INSERT INTO {TABLE} (payload) SELECT md5(g::text) FROM generate_series(1, %s) AS g",
+        f"INSERT INTO {table} (payload) SELECT md5(g::text) FROM generate_series(1, %s) AS g",
         (rows,),
     )
-    conn.execute(f"VACUUM ANALYZE {TABLE}")
+    conn.execute(f"VACUUM ANALYZE {table}")
 
 
 def under_load(

@@ -44,25 +44,33 @@ def throughput(label: str, goal: float, variant: list[float], baseline: list[flo
     )
 
 
+def tenant_with_documents(
+    admin: psycopg.Connection, slug: str, documents: int
+) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
+    """A tenant with one project of DOCUMENTS documents (as ci_admin): (tenant, project, first
+    document)."""
+    tenant = admin.execute(
+        "INSERT INTO public.tenants (name, slug) VALUES (%s, %s) RETURNING id", (slug, slug)
+    ).fetchall()[0][0]
+    project = admin.execute(
+        "INSERT INTO public.projects (tenant_id, name) VALUES (%s, 'bench') RETURNING id",
+        (tenant,),
+    ).fetchall()[0][0]
+    first = admin.execute(
+        "INSERT INTO public.documents (tenant_id, project_id, connector_type, title, mime_type,"
+        " content_hash) SELECT %s, %s, 'direct-upload', 'doc ' || g, 'text/plain',"
+        " md5(g::text) || md5(g::text) FROM generate_series(1, %s) AS g RETURNING id",
+        (tenant, project, documents),
+    ).fetchall()[0][0]
+    return tenant, project, first
+
+
 def seed(admin: psycopg.Connection, tenants: int, documents: int) -> list[tuple[str, str]]:
     """TENANTS tenants with one project of DOCUMENTS documents each; returns (tenant, project)."""
-    pairs = []
     tag = uuid.uuid4().hex[:8]
+    pairs = []
     for index in range(tenants):
-        tenant = admin.execute(
-            "INSERT INTO public.tenants (name, slug) VALUES (%s, %s) RETURNING id",
-            (f"bench {index}", f"bench-rls-{tag}-{index}"),
-        ).fetchall()[0][0]
-        project = admin.execute(
-            "INSERT INTO public.projects (tenant_id, name) VALUES (%s, 'bench') RETURNING id",
-            (tenant,),
-        ).fetchall()[0][0]
-        admin.execute(
-            "INSERT INTO public.documents (tenant_id, project_id, connector_type, title, mime_type,"
-            " content_hash) SELECT %s, %s, 'direct-upload', 'doc ' || g, 'text/plain',"
-            " md5(g::text) || md5(g::text) FROM generate_series(1, %s) AS g",
-            (tenant, project, documents),
-        )
+        tenant, project, _ = tenant_with_documents(admin, f"bench-rls-{tag}-{index}", documents)
         pairs.append((str(tenant), str(project)))
     admin.execute("ANALYZE public.documents")
     return pairs

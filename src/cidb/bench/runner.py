@@ -17,6 +17,7 @@ from cidb.bench import (
     metrics,
     migrate_job,
     migration,
+    partitions,
     pool,
     pool_guard,
     report,
@@ -50,6 +51,7 @@ SCENARIOS: dict[str, Scenario] = {
     "backup": backup.run,
     "metrics": metrics.run,
     "ha": ha.run,
+    "partitions": partitions.run,
 }
 
 

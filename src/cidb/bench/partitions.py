@@ -1,0 +1,313 @@
+"""Time-partitioned logs (issue 17): a pg_partman monthly partition set vs one plain table with
+the same rows and the spec's query_logs indexes. Retention (drop a month vs DELETE it), inserts,
+and a tenant's last-7-days query with partition pruning."""
+
+from __future__ import annotations
+
+import hashlib
+import statistics
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+
+import psycopg
+
+from cidb.bench.core import HIGHER, LOWER, NEITHER, Metric, Result, interleaved, step
+from cidb.settings import Settings
+
+PART, FLAT = "public.bench_logs_partitioned", "public.bench_logs_plain"
+TENANTS = 100
+MONTHS = 12
+COLUMNS = "id, tenant_id, project_id, query, latency_ms, created_at"
+# Row G of a deterministic data set: TENANTS tenants (a project each), spread over MONTHS months
+# back from now. Generated in the server (INSERT ... SELECT generate_series): no client round trip.
+# New rows (the insert measurements) get random ids instead.
+ROW = (
+    "{id}, md5('t' || (g % {tenants}))::uuid, md5('p' || (g % {tenants}))::uuid,"
+    " 'query ' || g, g % 900, now() - ((g::bigint * 7919) % {span}) * interval '1 second'"
+)
+SPAN_SECONDS = MONTHS * 30 * 86400
+
+
+def tenant(number: int) -> str:
+    """The uuid of tenant NUMBER as ROW makes it (md5 of 't' || number)."""
+    return str(uuid.UUID(hashlib.md5(f"t{number}".encode()).hexdigest()))
+
+
+def row_sql(rows: int, span_seconds: int, *, new: bool = True) -> str:
+    """A SELECT of ROWS rows created within the last SPAN_SECONDS."""
+    row = ROW.format(
+        id="gen_random_uuid()" if new else "md5(g::text)::uuid", tenants=TENANTS, span=span_seconds
+    )
+    return f"SELECT {row} FROM generate_series(1, {rows}) AS g"
+
+
+def prepare(conn: psycopg.Connection, rows: int) -> None:
+    """Both tables with the same ROWS rows, then the query_logs indexes, then ANALYZE."""
+    drop(conn)
+    definition = (
+        "(id uuid NOT NULL, tenant_id uuid NOT NULL, project_id uuid NOT NULL, query text NOT NULL,"
+        " latency_ms integer, created_at timestamptz NOT NULL DEFAULT now())"
+    )
+    conn.execute(f"CREATE TABLE {FLAT} {definition}")
+    conn.execute(f"CREATE TABLE {PART} {definition} PARTITION BY RANGE (created_at)")
+    conn.execute(
+        "SELECT partman.create_parent(p_parent_table := %s, p_control := 'created_at',"
+        " p_interval := '1 month', p_premake := 2, p_default_table := false,"
+        " p_template_table := 'false', p_jobmon := false,"
+        " p_start_partition := date_trunc('month', now() - %s * interval '1 second')::text)",
+        (PART, SPAN_SECONDS),
+    )
+    conn.execute(f"CREATE TABLE {PART}_default PARTITION OF {PART} DEFAULT")
+    for table in (FLAT, PART):
+        step(f"loading {rows} rows into {table}")
+        conn.execute(f"INSERT INTO {table} ({COLUMNS}) {row_sql(rows, SPAN_SECONDS, new=False)}")
+    for table in (FLAT, PART):
+        step(f"indexing {table} (the spec's query_logs indexes and a primary key)")
+        name = table.split(".")[1]
+        key = "id" if table == FLAT else "id, created_at"
+        conn.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name}_pkey PRIMARY KEY ({key})")
+        conn.execute(f"CREATE INDEX {name}_tenant_project_idx ON {table} (tenant_id, project_id)")
+        conn.execute(f"CREATE INDEX {name}_created_at_idx ON {table} (created_at)")
+        conn.execute(f"VACUUM ANALYZE {table}")
+    # WAL is counted cluster-wide: an autovacuum of the rows a DELETE left behind would be
+    # counted against the next round (and the DELETE's own cleanup is not part of "removing").
+    relations = conn.execute(
+        "SELECT c.oid::regclass::text FROM pg_class AS c WHERE c.relkind = 'r'"
+        " AND (c.oid = %s::regclass"
+        "      OR c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = %s::regclass))",
+        (FLAT, PART),
+    ).fetchall()
+    for (relation,) in relations:
+        conn.execute(f"ALTER TABLE {relation} SET (autovacuum_enabled = off)")
+
+
+def drop(conn: psycopg.Connection) -> None:
+    conn.execute("DELETE FROM partman.part_config WHERE parent_table = %s", (PART,))
+    conn.execute(f"DROP TABLE IF EXISTS {PART}, {FLAT}")
+
+
+def wal_lsn(conn: psycopg.Connection) -> str:
+    return str(conn.execute("SELECT pg_current_wal_insert_lsn()").fetchall()[0][0])
+
+
+def wal_since(conn: psycopg.Connection, lsn: str) -> float:
+    return float(
+        conn.execute("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), %s)", (lsn,)).fetchall()[
+            0
+        ][0]
+    )
+
+
+class Inserter(threading.Thread):
+    """INSERT_ONE over and over on a connection of its own: each call's latency (ms), so the
+    longest is the stall a writer saw, and the database errors it met."""
+
+    def __init__(self, conninfo: str, insert_one: Callable[[psycopg.Connection], object]) -> None:
+        super().__init__(daemon=True)
+        self.conninfo, self.insert_one = conninfo, insert_one
+        self.latencies: list[float] = []
+        self.errors: list[str] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            while not self.stop.is_set():
+                start = time.perf_counter()
+                try:
+                    self.insert_one(conn)
+                except psycopg.Error as exc:
+                    self.errors.append(str(exc))
+                self.latencies.append((time.perf_counter() - start) * 1000)
+
+
+@contextmanager
+def inserting(
+    conninfo: str, insert_one: Callable[[psycopg.Connection], object]
+) -> Iterator[Inserter]:
+    """An Inserter running for the block, already writing when the block starts."""
+    inserter = Inserter(conninfo, insert_one)
+    inserter.start()
+    while not inserter.latencies:
+        time.sleep(0.01)
+    try:
+        yield inserter
+    finally:
+        inserter.stop.set()
+        inserter.join(60)
+
+
+def oldest_month(conn: psycopg.Connection) -> tuple[str, str, int]:
+    """The oldest partition of PART, its upper bound and its row count."""
+    name, upper = conn.execute(
+        "SELECT c.oid::regclass::text, substring(pg_get_expr(c.relpartbound, c.oid)"
+        " FROM $$TO \\('([^']+)'$$) FROM pg_inherits AS i JOIN pg_class AS c ON c.oid = i.inhrelid"
+        " WHERE i.inhparent = %s::regclass AND pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT'"
+        " ORDER BY 2 LIMIT 1",
+        (PART,),
+    ).fetchall()[0]
+    rows = conn.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
+    return str(name), str(upper), int(rows)
+
+
+Sample = tuple[float, float, float]  # ms, WAL bytes, longest insert stall (ms) meanwhile
+
+
+def measure(
+    settings: Settings,
+    conn: psycopg.Connection,
+    table: str,
+    statements: tuple[str, ...],
+    *,
+    writer: bool,
+) -> Sample:
+    """STATEMENTS run one after the other, alone or (WRITER) while a writer inserts into TABLE:
+    alone, the time and WAL are the statements' own; with the writer, its longest insert."""
+    with ExitStack() as stack:
+        inserter = None
+        if writer:
+            inserter = stack.enter_context(
+                inserting(
+                    settings.conninfo("migrator"),
+                    lambda w: w.execute(f"INSERT INTO {table} ({COLUMNS}) {row_sql(1, 60)}"),
+                )
+            )
+        lsn = wal_lsn(conn)
+        start = time.perf_counter()
+        for statement in statements:
+            conn.execute(statement)
+        took = (time.perf_counter() - start) * 1000
+        wal = wal_since(conn, lsn)
+    return took, wal, max(inserter.latencies) if inserter else 0.0
+
+
+def retention_round(
+    settings: Settings, conn: psycopg.Connection, *, partman: bool, writer: bool
+) -> tuple[Sample, Sample, int]:
+    """The oldest month dropped (pg_partman's retention step if PARTMAN, else a bare DETACH and
+    DROP TABLE), and the same rows DELETEd from FLAT, alone or beside a WRITER; and the month's
+    row count."""
+    name, upper, rows = oldest_month(conn)
+    how = "pg_partman's drop_partition_time" if partman else "DETACH + DROP TABLE"
+    beside = " beside a writer" if writer else ""
+    step(f"retention: {name} ({rows} rows) dropped ({how}) vs the same rows deleted{beside}")
+    if partman:
+        # What run_maintenance does for a set past its retention, with the retention that makes
+        # exactly that month past it.
+        retention = conn.execute(
+            "SELECT (now() - %s::timestamptz - interval '1 day')::text", (upper,)
+        ).fetchall()[0][0]
+        drop_month: tuple[str, ...] = (
+            f"SELECT partman.drop_partition_time('{PART}', p_retention := '{retention}',"
+            " p_keep_table := false)",
+        )
+    else:
+        drop_month = (f"ALTER TABLE {PART} DETACH PARTITION {name}", f"DROP TABLE {name}")
+    dropped = measure(settings, conn, PART, drop_month, writer=writer)
+    delete = (f"DELETE FROM {FLAT} WHERE created_at < '{upper}'",)
+    deleted = measure(settings, conn, FLAT, delete, writer=writer)
+    gone = conn.execute("SELECT to_regclass(%s) IS NULL", (name,)).fetchall()[0][0]
+    assert gone, f"the retention left {name}"
+    return dropped, deleted, rows
+
+
+def tenants_last_week(conn: psycopg.Connection, table: str, number: int) -> Callable[[], None]:
+    def query() -> None:
+        conn.execute(
+            f"SELECT count(*), avg(latency_ms) FROM {table}"
+            " WHERE tenant_id = %s AND created_at >= now() - interval '7 days'",
+            (tenant(number),),
+        ).fetchall()
+
+    return query
+
+
+def run(settings: Settings, quick: bool = False) -> Result:
+    rows, rounds, per_round, retention_rounds = (
+        (20_000, 2, 5, 1) if quick else (10_000_000, 8, 20, 2)
+    )
+    result = Result(
+        "partitions",
+        "pg_partman monthly partitions (pruning, DROP of a month)",
+        "one plain table, same rows and indexes (DELETE of a month)",
+    )
+    with psycopg.connect(settings.conninfo("migrator"), autocommit=True) as conn:
+        conn.execute("SET statement_timeout = 0")
+        start = time.monotonic()
+        prepare(conn, rows)
+        load_s = time.monotonic() - start
+        try:
+            counter = iter(range(10**9))
+            part_q, flat_q = interleaved(
+                lambda: tenants_last_week(conn, PART, next(counter) % TENANTS)(),
+                lambda: tenants_last_week(conn, FLAT, next(counter) % TENANTS)(),
+                rounds=rounds,
+                per_round=per_round,
+            )
+            batch = 1000
+            part_i, flat_i = interleaved(
+                lambda: conn.execute(f"INSERT INTO {PART} ({COLUMNS}) {row_sql(batch, 60)}"),
+                lambda: conn.execute(f"INSERT INTO {FLAT} ({COLUMNS}) {row_sql(batch, 60)}"),
+                rounds=rounds,
+                per_round=per_round // 2 or 1,
+            )
+            drops = [
+                (partman, writer, retention_round(settings, conn, partman=partman, writer=writer))
+                for _ in range(retention_rounds)
+                for partman in (False, True)
+                for writer in (False, True)
+            ]
+        finally:
+            drop(conn)
+
+    def med(partman: bool, writer: bool, side: int, index: int) -> float:
+        """Median of figure INDEX of the dropped (SIDE 0) or deleted (1) months."""
+        samples = [r[1] if side else r[0] for p, w, r in drops if (p, w) == (partman, writer)]
+        return statistics.median(sample[index] for sample in samples)
+
+    result.metrics += [
+        Metric(
+            f"retention: {label}, {what}",
+            med(partman, writer, 0, index),
+            med(partman, writer, 1, index),
+            unit,
+            better=LOWER,
+        )
+        for partman, label in ((False, "drop a month"), (True, "pg_partman's step"))
+        for writer, index, what, unit in (
+            (False, 0, "time", "ms"),
+            (False, 1, "WAL", "bytes"),
+            (True, 2, "insert stall", "ms"),
+        )
+    ]
+    result.metrics += [
+        Metric(
+            "inserts (batches of 1000 rows)",
+            batch / (statistics.median(part_i) / 1000),
+            batch / (statistics.median(flat_i) / 1000),
+            "rows/s",
+            better=HIGHER,
+        ),
+        Metric(
+            "a tenant's last 7 days, median",
+            statistics.median(part_q),
+            statistics.median(flat_q),
+            "ms",
+            better=LOWER,
+        ),
+        Metric("rows per side", rows, rows, "rows", better=NEITHER),
+    ]
+    result.notes += [
+        f"{rows} rows per side over {MONTHS} months and {TENANTS} tenants, generated in the server"
+        f" (INSERT ... SELECT generate_series), indexed after loading: {load_s:.0f} s for both",
+        f"removed months held {', '.join(str(r[2]) for _, _, r in drops)} rows; each is dropped"
+        " (DETACH + DROP TABLE, or pg_partman's drop_partition_time, the retention step of"
+        " run_maintenance) vs DELETEd: time and WAL alone; insert stall: the longest single-row"
+        " insert a concurrent writer saw, in rounds of their own",
+        "goals: time <= 0.01 (>= 100x faster), WAL <= 0.01, inserts >= 0.9, last 7 days <= 0.5",
+        "queries run as the owner without a tenant policy: the same plan shape both sides;"
+        " autovacuum off on both tables (WAL is counted cluster-wide)",
+    ]
+    return result
