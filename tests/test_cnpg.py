@@ -59,7 +59,6 @@ def test_a_cluster_runs_without_the_entrypoint(images: dict[str, str]) -> None:
     assert out.split() == ["pgaudit,vector", "1"]
 
 
-
 def test_migrate_job_is_in_the_image(images: dict[str, str]) -> None:
     """Under an operator the schema goes through the migrate job (a Kubernetes Job of the same
     image, docs/deploy.md), not the entrypoint: ci-db-migrate is on PATH."""

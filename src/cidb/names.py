@@ -43,9 +43,7 @@ RO_DATABASE = "contextinject_ro"
 MONITOR_ROLE = "ci_monitor"
 
 
-def _images(
-    table: Mapping[str, tuple[str, str]], env: Mapping[str, str] | None
-) -> dict[str, str]:
+def _images(table: Mapping[str, tuple[str, str]], env: Mapping[str, str] | None) -> dict[str, str]:
     source = os.environ if env is None else env
     return {target: source.get(var) or tag for target, (var, tag) in table.items()}
 
