@@ -117,6 +117,22 @@ def test_schema_is_deployed_once_by_the_leader(ha_cluster: HaStack) -> None:
     assert len(set(counts.values())) == 1, counts
 
 
+def test_partition_maintenance_is_scheduled_in_the_application_database(
+    ha_cluster: HaStack,
+) -> None:
+    """Patroni starts PostgreSQL with pg_cron's database set to contextinject, so the leader's
+    bootstrap scheduled pg_partman's maintenance there, once (replicas replay the job, and pg_cron
+    runs nothing during recovery)."""
+    leader = ha_cluster.leader()
+    assert leader
+    assert ha_cluster.superuser_sql(leader, "SHOW cron.database_name") == "contextinject"
+    jobs = ha_cluster.superuser_sql(
+        leader,
+        "SELECT count(*) || ',' || min(username) FROM cron.job WHERE database = 'contextinject'",
+    )
+    assert jobs == "1,ci_partman"
+
+
 def test_only_the_replication_role_may_replicate(ha_cluster: HaStack) -> None:
     """pg_hba admits replication for ci_replicator only; no other non-superuser has REPLICATION;
     the superuser is still refused over TCP (HAProxy's write port, straight to the leader)."""
