@@ -35,7 +35,9 @@ backup_resolve_secret_files() {
 	done
 }
 
-backup_configured() { compgen -v | grep -Eq '^PGBACKREST_REPO[1-4]_'; }
+# Not grep -q: it exits at the first match, compgen then dies of SIGPIPE writing the rest, and
+# pipefail turns that into 'not configured' (an intermittent "no backup repository" error).
+backup_configured() { compgen -v | grep -E '^PGBACKREST_REPO[1-4]_' >/dev/null; }
 
 # The repositories named in the environment (1 2 ...), for messages and checks.
 backup_repos() { compgen -v | sed -nE 's/^PGBACKREST_REPO([1-4])_.*/\1/p' | sort -u | tr '\n' ' '; }

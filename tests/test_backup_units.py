@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from cidb import backup
+
+ROOT = Path(__file__).resolve().parent.parent
 
 INFO = [
     {
@@ -84,3 +89,18 @@ def test_the_last_ci_db_error_line_is_the_message() -> None:
     stderr = "INFO: noise\nci-db: error: first\nmore noise\nci-db: error: repo1 cannot be decrypted"
     assert backup._last_error(stderr) == "repo1 cannot be decrypted"
     assert backup._last_error("plain failure\n") == "plain failure"
+
+
+def test_a_repository_counts_as_configured_beside_many_other_variables() -> None:
+    """backup_configured under pipefail with more variables than a pipe holds after the match:
+    grep -q made compgen die of SIGPIPE, and the repository read as missing."""
+    script = (
+        "set -Eeuo pipefail; . docker/file-env.sh; . docker/backup.sh;"
+        " export PGBACKREST_REPO1_TYPE=posix;"
+        " for i in $(seq 5000); do export ZZ_PADDING_VARIABLE_$i=x; done;"
+        " backup_configured && echo configured"
+    )
+    out = subprocess.run(
+        ["bash", "-c", script], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert out.stdout.strip() == "configured", out.stderr
