@@ -107,8 +107,12 @@ def test_verify_raises_when_a_change_is_missing(target_db: Container) -> None:
          "ALTER TABLE public.projects ENABLE ROW LEVEL SECURITY", "projects: RLS not forced"),
         ("ALTER TYPE public.plan RENAME VALUE 'pro' TO 'professional'",
          "ALTER TYPE public.plan RENAME VALUE 'professional' TO 'pro'", "type plan lacks labels"),
+        ("GRANT SELECT ON public.query_logs_default TO ci_app",
+         "REVOKE SELECT ON public.query_logs_default FROM ci_app",
+         "query_logs: partitions granted to a role or without the forced tenant policy:"
+         " query_logs_default"),
     ],
-    ids=["index", "rls", "enum-label"],
+    ids=["index", "rls", "enum-label", "open-partition"],
 )  # fmt: skip
 def test_verify_names_what_drifted(target_db: Container, drift: str, undo: str, named: str) -> None:
     """The shared checks (sqitch/lib) fail verify naming the object, not only the change."""
