@@ -10,29 +10,24 @@ nothing from the extensions (which used to live in `public`, so pg_stat_statemen
 along), and type-check with tsc.
 
 Where drizzle-kit misreads the schema, a strict xfail names each wrong object: it is drizzle-kit's
-bug, not ours, and the marker fails as soon as a pinned upgrade fixes it.
+bug, not ours, and the marker fails as soon as a pinned upgrade fixes it. drizzle-kit 1.0 (a
+release candidate) does pull the partitioned tables: tests/test_drizzle_v1.py.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 from support.docker import Container
+from support.drizzle import catalog_rows, install, pull, typecheck
 from support.tenantdata import TABLES
 
 from cidb.settings import Settings
-
-FIXTURE = Path(__file__).parent / "fixtures" / "drizzle"
-NPM_CACHE = Path(os.environ.get("CIDB_NPM_CACHE") or Path.home() / ".cache" / "cidb-npm")
-NPM_DEADLINE = 300  # seconds for `npm ci`; a cold cache takes well under a minute
-TOOL_DEADLINE = 120  # seconds for `drizzle-kit pull` and for `tsc`
 
 SPEC_TABLES = set(TABLES)
 # Range-partitioned (issue 17): drizzle-kit 0.31.11 reads relkind r, v and m only, so their
@@ -53,60 +48,16 @@ SPEC_ENUMS = {
 BYTEA_COLUMNS = {"encrypted_credentials"}
 
 
-def run(cmd: list[str], cwd: Path, env: dict[str, str], timeout: int, what: str) -> str:
-    """Run CMD; on a non-zero exit or the deadline, fail with its output and WHAT went wrong."""
-    try:
-        done = subprocess.run(
-            cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
-        )
-    except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"{what}: `{' '.join(cmd)}` still running after {timeout}s\n{exc.stdout}")
-    except FileNotFoundError:
-        pytest.fail(f"{what}: {cmd[0]} is not on PATH (this test needs Node 20+ and npm)")
-    if done.returncode != 0:
-        pytest.fail(
-            f"{what}: `{' '.join(cmd)}` exited {done.returncode}\n{done.stdout}\n{done.stderr}"
-        )
-    return done.stdout
-
-
-def node_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The caller's environment without libpq overrides that would change what drizzle sees."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    env.update(NO_UPDATE_NOTIFIER="1", npm_config_update_notifier="false")
-    return {**env, **(extra or {})}
-
-
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The fixture project copied to a temporary directory and installed with `npm ci`."""
-    work = tmp_path_factory.mktemp("drizzle") / "project"
-    shutil.copytree(FIXTURE, work, ignore=shutil.ignore_patterns("node_modules", "drizzle"))
-    NPM_CACHE.mkdir(parents=True, exist_ok=True)
-    run(
-        [
-            "npm", "ci", "--cache", str(NPM_CACHE), "--prefer-offline", "--ignore-scripts",
-            "--no-audit", "--no-fund", "--fetch-timeout=30000", "--fetch-retries=1",
-        ],
-        work,
-        node_env(),
-        NPM_DEADLINE,
-        "npm ci failed; is the npm registry (npm config get registry) reachable?",
-    )  # fmt: skip
-    return work
+    return install("drizzle", tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
 def pulled(project: Path, settings: Settings) -> Path:
     """`drizzle-kit pull` as ci_migrator, default schema filter; the password only in the env."""
-    run(
-        ["npx", "--no-install", "drizzle-kit", "pull"],
-        project,
-        node_env(settings.libpq_env("ci_migrator")),
-        TOOL_DEADLINE,
-        "drizzle-kit pull failed",
-    )
-    out = project / "drizzle"
+    out = pull(project, settings.libpq_env("ci_migrator"))
     for name in ("schema.ts", "relations.ts", "meta/0000_snapshot.json"):
         assert (out / name).is_file(), f"drizzle-kit pull wrote no {name}: {sorted(out.rglob('*'))}"
     return out
@@ -114,18 +65,6 @@ def pulled(project: Path, settings: Settings) -> Path:
 
 def snapshot(pulled: Path) -> dict[str, Any]:
     return json.loads((pulled / "meta" / "0000_snapshot.json").read_text())
-
-
-def typecheck(project: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["npx", "--no-install", "tsc", "--noEmit", "-p", "tsconfig.json"],
-        cwd=project,
-        env=node_env(),
-        capture_output=True,
-        text=True,
-        timeout=TOOL_DEADLINE,
-        check=False,
-    )
 
 
 def patch_bytea(schema_ts: str) -> str:
@@ -209,10 +148,6 @@ def test_pulled_schema_type_checks_with_bytea(pulled: Path, project: Path) -> No
     schema_ts.write_text(patch_bytea(schema_ts.read_text()))
     result = typecheck(typed)
     assert result.returncode == 0, result.stdout + result.stderr
-
-
-def catalog_rows(db: Container, sql: str) -> list[list[str]]:
-    return [line.split("|") for line in db.psql(sql).splitlines()]
 
 
 @pytest.mark.xfail(
