@@ -219,4 +219,7 @@ def test_full_data_volume_fails_writes_cleanly_and_recovers(images, small_disk: 
             conn.execute("INSERT INTO public.fill (payload) VALUES ('after')")
         assert db.psql("SELECT count(*) FROM public.fill") == "1001"
     finally:
+        # Shown only if the test fails: it once found the server in recovery under heavy load,
+        # and only the server's log can say which write PANICked while the disk was full.
+        print(db.logs(tail=300))
         db.remove()
