@@ -394,6 +394,50 @@ def rotated(stack: HaStack, **passwords: str) -> HaStack:
     return replace(stack, env={**(stack.env or {}), **passwords})
 
 
+HA_DIR = "/var/lib/postgresql/ha"
+ROLE_CALLBACK = "/usr/local/lib/ci-db/ci-db-ha-on-role"
+
+
+def test_leader_that_cannot_apply_its_roles_says_so_and_turns_unhealthy(
+    ha_cluster: HaStack,
+) -> None:
+    """The leader's role callback (run as Patroni runs it) without roles.env: it exits non-zero
+    with an error naming the file and the member, and the member's healthcheck fails; with the
+    file back the next run applies the roles and the healthcheck passes again."""
+    leader = ha_cluster.wait_healthy_topology() and ha_cluster.leader()
+    assert leader
+    container = ha_cluster.container(leader)
+    callback = DOCKER["exec", container, ROLE_CALLBACK, "on_role_change", "primary", "ci-db"]
+    healthcheck = DOCKER["exec", container, "/usr/local/bin/ci-db-ha-healthcheck"]
+    docker("exec", container, "mv", f"{HA_DIR}/roles.env", f"{HA_DIR}/roles.env.away")
+    try:
+        code, _out, err = callback.run(retcode=None, timeout=120)
+        assert code != 0
+        assert f"ci-db: error: HA: {HA_DIR}/roles.env is missing" in err
+        assert f"on leader {leader}" in err
+        code, _out, err = healthcheck.run(retcode=None, timeout=60)
+        assert code != 0 and "failed to apply the roles and passwords" in err
+    finally:
+        docker("exec", container, "mv", f"{HA_DIR}/roles.env.away", f"{HA_DIR}/roles.env")
+    code, _out, err = callback.run(retcode=None, timeout=300)
+    assert code == 0 and "roles and passwords applied" in err, err
+    assert healthcheck.run(retcode=None, timeout=60)[0] == 0
+
+
+def test_replica_role_callback_writes_nothing(ha_cluster: HaStack) -> None:
+    """On a replica the callback returns at once, without connecting (no write is tried)."""
+    members = ha_cluster.wait_healthy_topology()
+    replica = next(m.name for m in members if m.is_streaming_replica)
+    out = docker(
+        "exec",
+        ha_cluster.container(replica),
+        "bash",
+        "-c",
+        f"{ROLE_CALLBACK} on_role_change replica ci-db 2>&1; echo rc=$?",
+    )
+    assert out.strip() == "rc=0"
+
+
 def test_member_promoted_by_switchover_applies_its_own_environment(ha_cluster: HaStack) -> None:
     """CI_READONLY_PASSWORD rotated in one replica's environment only (that container recreated):
     as a replica it writes nothing, the old password still works; switched over to, it applies
@@ -417,6 +461,10 @@ def test_member_promoted_by_switchover_applies_its_own_environment(ha_cluster: H
     finally:
         ha_cluster.set_synchronous(True)
     assert_rotated(ha_cluster, new, "ci_readonly", [direct])
+    # The window in which the old password still works: promotion to the callback's end.
+    _code, out, err = DOCKER["logs", "-t", ha_cluster.container(target)].run(timeout=60)
+    marks = [ln for ln in (out + err).splitlines() if "promote" in ln or "passwords applied" in ln]
+    print("", *marks[-4:], sep="\n")
     ha_cluster.wait_healthy_topology(timeout=300)
 
 
