@@ -273,7 +273,7 @@ RUN set -eux; \
     rm -rf /var/lib/apt/lists/*; \
     # Patroni's runtime config (secrets included) is written at start into a postgres-only dir.
     mkdir -m 0700 /var/lib/postgresql/ha; chown postgres:postgres /var/lib/postgresql/ha
-COPY docker/ha.sh docker/ci-db-ha-post-bootstrap /usr/local/lib/ci-db/
+COPY docker/ha.sh docker/ci-db-ha-post-bootstrap docker/ci-db-ha-on-role /usr/local/lib/ci-db/
 COPY docker/ci-db-ha-healthcheck /usr/local/bin/
 ENV CI_DB_HA=patroni
 USER 999:999

@@ -2,15 +2,20 @@
 # Patroni bootstraps and supervises PostgreSQL; this file turns the image's environment into
 # Patroni's configuration and starts it. The roles, passwords and the Sqitch plan are applied by
 # ci-db-ha-post-bootstrap, which Patroni runs on the node that bootstraps the cluster (the first
-# leader) and never on a replica, which copies everything from the leader.
+# leader) and never on a replica, which copies everything from the leader. After that, the roles
+# and passwords are re-applied by ci-db-ha-on-role, Patroni's callback, whenever a member is or
+# becomes the leader, from that member's environment.
 # shellcheck shell=bash
 
 readonly HA_DIR=/var/lib/postgresql/ha
 readonly HA_CONFIG=$HA_DIR/patroni.yml
-# What ci-db-ha-post-bootstrap needs of this start's environment (secrets included): Patroni
-# itself runs without them, so they are not in its /proc/<pid>/environ nor its children's.
-# Written only while the data directory is empty, removed once the bootstrap is done.
-readonly HA_ENV_FILE=$HA_DIR/bootstrap.env
+# What ci-db-ha-post-bootstrap and ci-db-ha-on-role need of this start's environment (secrets
+# included): Patroni itself runs without them, so they are not in its /proc/<pid>/environ nor
+# in the environment it gives its hooks. Written at every start, for the container's lifetime
+# (the callback needs it at every promotion), beside patroni.yml, which holds the superuser's.
+readonly HA_ENV_FILE=$HA_DIR/roles.env
+# Present while the leader failed to apply its roles and passwords: the healthcheck fails.
+readonly HA_ROLES_FAILED=$HA_DIR/roles-failed
 # The replication and pg_rewind roles Patroni creates at bootstrap (outside the contract's
 # manifest: only Patroni and pg_hba know them).
 readonly HA_REPLICATION_ROLE=ci_replicator
@@ -93,6 +98,9 @@ ha_write_config() {
 			    pgpass => "$e{HA_DIR}/pgpass", use_unix_socket => JSON::PP::true,
 			    remove_data_directory_on_rewind_failure => JSON::PP::true,
 			    remove_data_directory_on_diverged_timelines => JSON::PP::true,
+			    # Re-applies the roles and passwords whenever this member is or becomes the leader.
+			    callbacks => { on_start => "/usr/local/lib/ci-db/ci-db-ha-on-role",
+			      on_role_change => "/usr/local/lib/ci-db/ci-db-ha-on-role" },
 			    authentication => {
 			      superuser => { username => $su, password => $e{POSTGRES_PASSWORD} },
 			      replication => { username => $e{HA_REPLICATION_ROLE}, password => $e{CI_REPLICATOR_PASSWORD} },
@@ -123,22 +131,24 @@ ha_write_config() {
 	mv -f "$HA_CONFIG.tmp" "$HA_CONFIG"
 }
 
-# The variables ci-db-ha-post-bootstrap reads, as `declare` lines it sources.
-ha_write_bootstrap_env() {
+# The variables ci-db-ha-post-bootstrap and ci-db-ha-on-role read, as `declare` lines they source.
+ha_write_env() {
 	(
+		# Before the file is opened: a redirection of the subshell itself would come first.
 		umask 077
-		declare -p POSTGRES_USER POSTGRES_DB CI_DB_DEPLOY "${SECRET_VARS[@]}"
-		declare -p CI_DB_DEV_SEED 2>/dev/null || true
-	) >"$HA_ENV_FILE"
+		{
+			declare -p POSTGRES_USER POSTGRES_DB CI_DB_DEPLOY "${SECRET_VARS[@]}"
+			declare -p CI_DB_DEV_SEED 2>/dev/null || true
+		} >"$HA_ENV_FILE"
+	) || die "cannot write $HA_ENV_FILE"
 }
 
 ha_main() {
 	ha_setup_env
 	docker_create_db_directories
 	ha_write_config
-	# Only an empty data directory can bootstrap the cluster (a replica's is filled by a copy).
-	rm -f "$HA_ENV_FILE"
-	[[ -s $PGDATA/PG_VERSION ]] || ha_write_bootstrap_env
+	rm -f "$HA_ROLES_FAILED"
+	ha_write_env
 	printf '%s\n' "$POSTGRES_DB" >"$RUNTIME_DB_FILE"
 	unset "${SECRET_VARS[@]}" CI_TEST_PASSWORD CI_REPLICATOR_PASSWORD CI_REWIND_PASSWORD CI_DB_HA_API_PASSWORD
 	log "HA mode: starting Patroni as member $CI_DB_HA_NAME of $CI_DB_HA_SCOPE (etcd: $CI_DB_HA_ETCD_HOSTS)"

@@ -1,12 +1,16 @@
 """High availability (compose.ha.yaml): real etcd, Patroni, HAProxy and PgBouncer.
 
 One cluster for the module, in synchronous mode; the tests run in file order and each leaves it
-with a leader and two streaming replicas for the next.
+with a leader and two streaming replicas for the next. The password rotations come last: they
+leave the members with other passwords than compose.ha.yaml's (and the fixture's) defaults.
 """
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +24,7 @@ from support.tenantdata import TABLES, make_tenant, tenant_column
 
 from cidb import ha_load
 from cidb.devstack import parse_dev_passwords
-from cidb.ha import HaStack
+from cidb.ha import MEMBERS, HaStack
 from cidb.ha_load import PROBE_DDL
 
 pytestmark = pytest.mark.ha
@@ -296,7 +300,8 @@ def test_bench_ha_quick_reports_numeric_ratios(probe: HaStack, tmp_path: Path) -
 
 def test_no_secret_in_patroni_or_postgres_environment_or_logs(ha_cluster: HaStack) -> None:
     """Patroni and PostgreSQL run without the passwords in their environment; Patroni's config
-    (which must hold some) is private to uid 999; no password appears in any member's log."""
+    and the roles' passwords for its callback (which must hold some) are private to uid 999; no
+    password appears in any member's log."""
     leader = ha_cluster.leader()
     assert leader
     container = ha_cluster.container(leader)
@@ -317,8 +322,9 @@ def test_no_secret_in_patroni_or_postgres_environment_or_logs(ha_cluster: HaStac
         "%a",
         "/var/lib/postgresql/ha",
         "/var/lib/postgresql/ha/patroni.yml",
+        "/var/lib/postgresql/ha/roles.env",
     ).split()
-    assert modes == ["700", "600"]
+    assert modes == ["700", "600", "600"]
     passwords = parse_dev_passwords((ROOT / "compose.ha.yaml").read_text()).values()
     logs = ha_cluster.compose("logs", "--no-color").run(retcode=None, timeout=120)[1]
     assert [p for p in passwords if p in logs] == []
@@ -338,3 +344,141 @@ def test_replica_whose_volume_is_lost_comes_back_by_itself(probe: HaStack) -> No
     assert any(m.name == replica and m.is_streaming_replica for m in members)
     rows = probe.superuser_sql(replica, "SELECT count(*) FROM public.ha_probe")
     assert int(rows) > 0
+
+
+def login_error(conninfo: str) -> str | None:
+    """None if CONNINFO logs in, else the server's (or PgBouncer's) refusal."""
+    try:
+        psycopg.connect(conninfo).close()
+    except psycopg.OperationalError as exc:
+        return str(exc)
+    return None
+
+
+def direct(stack: HaStack, role: str) -> str:
+    """ROLE's connection string through HAProxy's write port (straight to the leader)."""
+    return stack.settings().conninfo(role, connect_timeout=5)
+
+
+def via_pgbouncer(stack: HaStack, role: str) -> str:
+    """ROLE's connection string through PgBouncer (contextinject)."""
+    return pooled(stack, role)
+
+
+def wait_login(conninfo: str, what: str) -> float:
+    """Seconds until CONNINFO logs in (the leader's callback runs asynchronously)."""
+    seen: list[str | None] = [None]
+
+    def logs_in() -> bool:
+        seen[0] = login_error(conninfo)
+        return seen[0] is None
+
+    return wait_until(logs_in, 120, lambda: f"{what} never logged in: {seen[0]}")
+
+
+def assert_rotated(
+    old: HaStack, new: HaStack, role: str, paths: Sequence[Callable[[HaStack, str], str]]
+) -> None:
+    """Through each of PATHS: NEW's password for ROLE logs in on the leader, OLD's is refused as
+    a wrong password."""
+    for path in paths:
+        waited = wait_login(path(new, role), f"{role}'s rotated password ({path.__name__})")
+        print(f"\n{role}'s rotated password logs in ({path.__name__}) after {waited:.1f} s")
+        refused = login_error(path(old, role))
+        assert refused is not None, f"{role}'s old password still logs in ({path.__name__})"
+        assert re.search(r"password authentication failed|SASL authentication failed", refused)
+
+
+def rotated(stack: HaStack, **passwords: str) -> HaStack:
+    """STACK with PASSWORDS (CI_APP_PASSWORD=...) in the environment compose gets."""
+    return replace(stack, env={**(stack.env or {}), **passwords})
+
+
+HA_DIR = "/var/lib/postgresql/ha"
+ROLE_CALLBACK = "/usr/local/lib/ci-db/ci-db-ha-on-role"
+
+
+def test_leader_that_cannot_apply_its_roles_says_so_and_turns_unhealthy(
+    ha_cluster: HaStack,
+) -> None:
+    """The leader's role callback (run as Patroni runs it) without roles.env: it exits non-zero
+    with an error naming the file and the member, and the member's healthcheck fails; with the
+    file back the next run applies the roles and the healthcheck passes again."""
+    leader = ha_cluster.wait_healthy_topology() and ha_cluster.leader()
+    assert leader
+    container = ha_cluster.container(leader)
+    callback = DOCKER["exec", container, ROLE_CALLBACK, "on_role_change", "primary", "ci-db"]
+    healthcheck = DOCKER["exec", container, "/usr/local/bin/ci-db-ha-healthcheck"]
+    docker("exec", container, "mv", f"{HA_DIR}/roles.env", f"{HA_DIR}/roles.env.away")
+    try:
+        code, _out, err = callback.run(retcode=None, timeout=120)
+        assert code != 0
+        assert f"ci-db: error: HA: {HA_DIR}/roles.env is missing" in err
+        assert f"on leader {leader}" in err
+        code, _out, err = healthcheck.run(retcode=None, timeout=60)
+        assert code != 0 and "failed to apply the roles and passwords" in err
+    finally:
+        docker("exec", container, "mv", f"{HA_DIR}/roles.env.away", f"{HA_DIR}/roles.env")
+    code, _out, err = callback.run(retcode=None, timeout=300)
+    assert code == 0 and "roles and passwords applied" in err, err
+    assert healthcheck.run(retcode=None, timeout=60)[0] == 0
+
+
+def test_replica_role_callback_writes_nothing(ha_cluster: HaStack) -> None:
+    """On a replica the callback returns at once, without connecting (no write is tried)."""
+    members = ha_cluster.wait_healthy_topology()
+    replica = next(m.name for m in members if m.is_streaming_replica)
+    out = docker(
+        "exec",
+        ha_cluster.container(replica),
+        "bash",
+        "-c",
+        f"{ROLE_CALLBACK} on_role_change replica ci-db 2>&1; echo rc=$?",
+    )
+    assert out.strip() == "rc=0"
+
+
+def test_member_promoted_by_switchover_applies_its_own_environment(ha_cluster: HaStack) -> None:
+    """CI_READONLY_PASSWORD rotated in one replica's environment only (that container recreated):
+    as a replica it writes nothing, the old password still works; switched over to, it applies
+    its environment as the leader, so the new password logs in and the old one is refused."""
+    ha_cluster.wait_healthy_topology()
+    leader = ha_cluster.leader()
+    target = next(m for m in MEMBERS if m != leader)
+    new = rotated(ha_cluster, CI_READONLY_PASSWORD="rotated-readonly-password-1")
+    new.compose("up", "-d", "--no-deps", "--wait", target).run(timeout=600)
+    ha_cluster.wait_healthy_topology(timeout=300)
+    assert login_error(direct(ha_cluster, "ci_readonly")) is None
+    # In synchronous mode Patroni switches over only to the synchronous standby.
+    ha_cluster.set_synchronous(False)
+    try:
+        ha_cluster.switchover(target)
+        ha_cluster.wait_members(
+            lambda ms: any(m.name == target and m.is_leader and m.state == "running" for m in ms),
+            120,
+            f"{target} leading",
+        )
+    finally:
+        ha_cluster.set_synchronous(True)
+    assert_rotated(ha_cluster, new, "ci_readonly", [direct])
+    # The window in which the old password still works: promotion to the callback's end.
+    _code, out, err = DOCKER["logs", "-t", ha_cluster.container(target)].run(timeout=60)
+    marks = [ln for ln in (out + err).splitlines() if "promote" in ln or "passwords applied" in ln]
+    print("", *marks[-4:], sep="\n")
+    ha_cluster.wait_healthy_topology(timeout=300)
+
+
+def test_password_rotated_in_the_environment_applies_when_the_members_are_recreated(
+    ha_cluster: HaStack,
+) -> None:
+    """CI_APP_PASSWORD changed and the members recreated as an operator would (`docker compose
+    -f compose.ha.yaml up -d`): whichever member leads applies it, so the new password logs in
+    through HAProxy's write port and PgBouncer, the old one is refused, and neither is logged."""
+    ha_cluster.wait_healthy_topology()
+    new = rotated(ha_cluster, CI_APP_PASSWORD="rotated-app-password-1")
+    new.compose("up", "-d", "--wait", *MEMBERS).run(timeout=900)
+    new.wait_healthy_topology(timeout=300)
+    assert_rotated(ha_cluster, new, "ci_app", [direct, via_pgbouncer])
+    logs = ha_cluster.compose("logs", "--no-color", *MEMBERS).run(retcode=None, timeout=120)[1]
+    assert "rotated-app-password-1" not in logs and "dev-app-password" not in logs
+    assert "roles and passwords applied" in logs
