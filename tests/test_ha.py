@@ -360,11 +360,6 @@ def direct(stack: HaStack, role: str) -> str:
     return stack.settings().conninfo(role, connect_timeout=5)
 
 
-def via_pgbouncer(stack: HaStack, role: str) -> str:
-    """ROLE's connection string through PgBouncer (contextinject)."""
-    return pooled(stack, role)
-
-
 def wait_login(conninfo: str, what: str) -> float:
     """Seconds until CONNINFO logs in (the leader's callback runs asynchronously)."""
     seen: list[str | None] = [None]
@@ -478,7 +473,7 @@ def test_password_rotated_in_the_environment_applies_when_the_members_are_recrea
     new = rotated(ha_cluster, CI_APP_PASSWORD="rotated-app-password-1")
     new.compose("up", "-d", "--wait", *MEMBERS).run(timeout=900)
     new.wait_healthy_topology(timeout=300)
-    assert_rotated(ha_cluster, new, "ci_app", [direct, via_pgbouncer])
+    assert_rotated(ha_cluster, new, "ci_app", [direct, pooled])
     logs = ha_cluster.compose("logs", "--no-color", *MEMBERS).run(retcode=None, timeout=120)[1]
     assert "rotated-app-password-1" not in logs and "dev-app-password" not in logs
     assert "roles and passwords applied" in logs
