@@ -1,6 +1,9 @@
 """Time-partitioned logs (issue 17): a pg_partman monthly partition set vs one plain table with
 the same rows and the spec's query_logs indexes. Retention (drop a month vs DELETE it), inserts,
-and a tenant's last-7-days query with partition pruning."""
+and a tenant's last-7-days query with partition pruning.
+
+Retention is measured twice: with the month in memory, as the load left it, and with its pages
+evicted from shared_buffers and the page cache first, as an old month is at scale."""
 
 from __future__ import annotations
 
@@ -15,18 +18,21 @@ from contextlib import ExitStack, contextmanager
 import psycopg
 
 from cidb.bench.core import HIGHER, LOWER, NEITHER, Metric, Result, interleaved, step
+from cidb.bench.pool import db_container, superuser_sql
+from cidb.containers import docker
 from cidb.settings import Settings
 
 PART, FLAT = "public.bench_logs_partitioned", "public.bench_logs_plain"
 TENANTS = 100
 MONTHS = 12
 COLUMNS = "id, tenant_id, project_id, query, latency_ms, created_at"
-# Row G of a deterministic data set: TENANTS tenants (a project each), spread over MONTHS months
-# back from now. Generated in the server (INSERT ... SELECT generate_series): no client round trip.
-# New rows (the insert measurements) get random ids instead.
+# Row G of a deterministic data set: TENANTS tenants (a project each), spread evenly over MONTHS
+# months back from now in insertion order, as a log table is appended (a month's rows are
+# adjacent in the plain table's heap). Generated in the server (INSERT ... SELECT
+# generate_series): no client round trip. New rows (the insert measurements) get random ids.
 ROW = (
     "{id}, md5('t' || (g % {tenants}))::uuid, md5('p' || (g % {tenants}))::uuid,"
-    " 'query ' || g, g % 900, now() - ((g::bigint * 7919) % {span}) * interval '1 second'"
+    " 'query ' || g, g % 900, now() - ({rows} - g) * interval '{step} microseconds'"
 )
 SPAN_SECONDS = MONTHS * 30 * 86400
 
@@ -39,7 +45,10 @@ def tenant(number: int) -> str:
 def row_sql(rows: int, span_seconds: int, *, new: bool = True) -> str:
     """A SELECT of ROWS rows created within the last SPAN_SECONDS."""
     row = ROW.format(
-        id="gen_random_uuid()" if new else "md5(g::text)::uuid", tenants=TENANTS, span=span_seconds
+        id="gen_random_uuid()" if new else "md5(g::text)::uuid",
+        tenants=TENANTS,
+        rows=rows,
+        step=span_seconds * 1_000_000 // rows,
     )
     return f"SELECT {row} FROM generate_series(1, {rows}) AS g"
 
@@ -183,6 +192,14 @@ def measure(
     return took, wal, max(inserter.latencies) if inserter else 0.0
 
 
+def detach_and_drop(partition: str) -> tuple[str, ...]:
+    return (f"ALTER TABLE {PART} DETACH PARTITION {partition}", f"DROP TABLE {partition}")
+
+
+def delete_before(upper: str) -> tuple[str, ...]:
+    return (f"DELETE FROM {FLAT} WHERE created_at < '{upper}'",)
+
+
 def retention_round(
     settings: Settings, conn: psycopg.Connection, *, partman: bool, writer: bool
 ) -> tuple[Sample, Sample, Sample, int]:
@@ -204,16 +221,91 @@ def retention_round(
             " p_keep_table := false)",
         )
     else:
-        drop_month = (f"ALTER TABLE {PART} DETACH PARTITION {name}", f"DROP TABLE {name}")
+        drop_month = detach_and_drop(name)
     dropped = measure(settings, conn, PART, drop_month, writer=writer)
-    delete = (f"DELETE FROM {FLAT} WHERE created_at < '{upper}'",)
-    deleted = measure(settings, conn, FLAT, delete, writer=writer)
+    deleted = measure(settings, conn, FLAT, delete_before(upper), writer=writer)
     # The DROP's time is mostly the kernel freeing the month's files; the DELETE frees nothing
     # until a VACUUM has removed the dead rows from the heap and from every index.
     vacuumed = measure(settings, conn, FLAT, (f"VACUUM {FLAT}",), writer=False)
     gone = conn.execute("SELECT to_regclass(%s) IS NULL", (name,)).fetchall()[0][0]
     assert gone, f"the retention left {name}"
     return dropped, deleted, vacuumed, rows
+
+
+def relation_files(conn: psycopg.Connection, relation: str) -> list[tuple[str, int]]:
+    """The data files (path under PGDATA, filenode) of RELATION, its TOAST table and their
+    indexes."""
+    rows = conn.execute(
+        "WITH r AS (SELECT %s::regclass::oid AS oid"
+        " UNION SELECT reltoastrelid FROM pg_class WHERE oid = %s::regclass AND reltoastrelid <> 0)"
+        " SELECT pg_relation_filepath(c.oid), pg_relation_filenode(c.oid) FROM pg_class AS c"
+        " WHERE c.oid IN (SELECT oid FROM r)"
+        "    OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid IN (SELECT oid FROM r))",
+        (relation, relation),
+    ).fetchall()
+    return [(str(path), int(node)) for path, node in rows]
+
+
+# Every segment and fork of each file: flushed, then dropped from the page cache (GNU dd's
+# "iflag=nocache count=0" is posix_fadvise DONTNEED over the whole file).
+UNCACHE_FILES = (
+    'cd "$PGDATA" && for f; do for s in "$f" "$f".* "$f"_*; do [ -e "$s" ] || continue;'
+    ' sync "$s" && dd if="$s" iflag=nocache count=0 status=none || exit 1; done; done'
+)
+EVICT_BUFFERS = """SELECT count(*) FILTER (WHERE NOT pg_buffercache_evict(bufferid))
+FROM pg_buffercache
+WHERE reldatabase = (SELECT oid FROM pg_database WHERE datname = :'db')
+  AND relfilenode = ANY (:'nodes'::oid[]);
+"""
+
+
+def evict(conn: psycopg.Connection, container: str, relation: str) -> None:
+    """RELATION's pages out of shared_buffers (written first when dirty) and out of the OS page
+    cache: its next reader reads it from disk, as an old month at scale is read."""
+    files = relation_files(conn, relation)
+    database = str(conn.info.dbname)
+    nodes = "{" + ",".join(str(node) for _, node in files) + "}"
+    kept = superuser_sql(container, EVICT_BUFFERS, database="postgres", db=database, nodes=nodes)
+    if kept.strip() != "0":
+        raise RuntimeError(f"{kept.strip()} buffers of {relation} stayed pinned in shared_buffers")
+    docker("exec", container, "sh", "-c", UNCACHE_FILES, "sh", *(path for path, _ in files))
+
+
+@contextmanager
+def buffercache(container: str) -> Iterator[None]:
+    """pg_buffercache in the postgres database for the block (pg_buffercache_evict), dropped
+    after unless it was there before."""
+    present = "SELECT count(*) FROM pg_extension WHERE extname = 'pg_buffercache';"
+    had = superuser_sql(container, present, database="postgres").strip() == "1"
+    superuser_sql(container, "CREATE EXTENSION IF NOT EXISTS pg_buffercache;", database="postgres")
+    try:
+        yield
+    finally:
+        if not had:
+            superuser_sql(container, "DROP EXTENSION pg_buffercache;", database="postgres")
+
+
+def cold_round(
+    settings: Settings, conn: psycopg.Connection, container: str
+) -> tuple[float, float, int]:
+    """The oldest month dropped and the same rows DELETEd, each right after its relation's pages
+    left memory: the two times (ms) and the month's row count."""
+    name, upper, rows = oldest_month(conn)
+    step(f"retention, month not in memory: {name} ({rows} rows) dropped vs the same rows deleted")
+    evict(conn, container, name)
+    dropped = measure(settings, conn, PART, detach_and_drop(name), writer=False)[0]
+    evict(conn, container, FLAT)
+    deleted = measure(settings, conn, FLAT, delete_before(upper), writer=False)[0]
+    conn.execute(f"VACUUM {FLAT}")
+    return dropped, deleted, rows
+
+
+def data_directory_mount(container: str) -> str:
+    """The data directory's file system and mount options, as the db container sees them."""
+    found = docker(
+        "exec", container, "sh", "-c", 'findmnt -n -o FSTYPE,OPTIONS --target "$PGDATA"'
+    ).split()
+    return f"{found[0]} ({found[1]})" if len(found) == 2 else "unknown"
 
 
 def tenants_last_week(conn: psycopg.Connection, table: str, number: int) -> Callable[[], None]:
@@ -265,7 +357,12 @@ def run(settings: Settings, quick: bool = False) -> Result:
         "pg_partman monthly partitions (pruning, DROP of a month)",
         "one plain table, same rows and indexes (DELETE of a month)",
     )
-    with psycopg.connect(settings.conninfo("migrator"), autocommit=True) as conn:
+    container = db_container()
+    mount = data_directory_mount(container)
+    with (
+        psycopg.connect(settings.conninfo("migrator"), autocommit=True) as conn,
+        buffercache(container),
+    ):
         conn.execute("SET statement_timeout = 0")
         start = time.monotonic()
         prepare(conn, rows)
@@ -287,6 +384,7 @@ def run(settings: Settings, quick: bool = False) -> Result:
                 for partman in (False, True)
                 for writer in (False, True)
             ]
+            colds = [cold_round(settings, conn, container) for _ in range(retention_rounds)]
         finally:
             drop(conn)
 
@@ -311,6 +409,15 @@ def run(settings: Settings, quick: bool = False) -> Result:
             (True, 2, "insert stall", "ms"),
         )
     ]
+    result.metrics.append(
+        Metric(
+            "retention: drop a month, time, not in memory",
+            statistics.median(cold[0] for cold in colds),
+            statistics.median(cold[1] for cold in colds),
+            "ms",
+            better=LOWER,
+        )
+    )
     result.metrics += [
         Metric(
             f"retention: drop vs DELETE + VACUUM, {what}",
@@ -348,11 +455,18 @@ def run(settings: Settings, quick: bool = False) -> Result:
     result.notes += [
         f"{rows} rows per side over {MONTHS} months and {TENANTS} tenants, generated in the server"
         f" (INSERT ... SELECT generate_series), indexed after loading: {load_s:.0f} s for both",
-        f"removed months held {', '.join(str(r[3]) for _, _, r in drops)} rows; each is dropped"
+        f"removed months held {', '.join(str(r[3]) for _, _, r in drops)} rows"
+        f" ({', '.join(str(cold[2]) for cold in colds)} not in memory); each is dropped"
         " (DETACH + DROP TABLE, or pg_partman's drop_partition_time, the retention step of"
         " run_maintenance) vs DELETEd: time and WAL alone; insert stall: the longest single-row"
         " insert a concurrent writer saw, in rounds of their own; DELETE + VACUUM: with the"
         " VACUUM that makes the deleted rows' space reusable (the DROP frees its files at once)",
+        "not in memory: before each statement its relations' pages were evicted from"
+        " shared_buffers (pg_buffercache_evict) and from the page cache (fadvise DONTNEED), as an"
+        " old month at scale is read from disk; the rows are in time order, so the plain table's"
+        " month is adjacent in its heap, as in an appended log",
+        f"data directory: {mount}; a DROP's time is mostly the kernel freeing the month's files,"
+        " which online `discard` multiplies (bench/report.md)",
         "goals: time <= 0.01 (>= 100x faster), WAL <= 0.01, inserts >= 0.9, last 7 days <= 0.5",
         "last 7 days: the spec's query_logs indexes, then again with a (tenant_id, created_at)"
         " index added to both tables (dropped before the inserts)",

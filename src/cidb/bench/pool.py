@@ -73,12 +73,15 @@ def network_of(container: str) -> str:
     return str(next(iter(networks)))
 
 
-def superuser_sql(container: str, sql: str, **variables: str | int) -> None:
-    """SQL as the superuser over the db container's socket; values travel as psql variables."""
-    args = ["exec", "-i", container, "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1"]
+def superuser_sql(
+    container: str, sql: str, *, database: str = "contextinject", **variables: str | int
+) -> str:
+    """SQL as the superuser over the db container's socket; values travel as psql variables.
+    Returns what psql printed (unaligned, tuples only)."""
+    args = ["exec", "-i", container, "psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1"]
     for name, value in variables.items():
         args += ["-v", f"{name}={value}"]
-    (local["docker"][(*args, "-d", "contextinject")] << sql)()
+    return str((local["docker"][(*args, "-d", database)] << sql)())
 
 
 def create_table(container: str, rows: int) -> None:
