@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 from support.docker import Container
-from support.drizzle import catalog_rows, install, pull, typecheck
+from support.drizzle import FOREIGN_KEYS_SQL, UNIQUES_SQL, catalog_rows, install, pull, typecheck
 from support.tenantdata import TABLES
 
 from cidb.settings import Settings
@@ -165,24 +165,8 @@ def test_composite_keys_keep_their_column_pairs(pulled: Path, db: Container) -> 
     Foreign keys compare as sets of (column -> referenced column) pairs, so only a wrong pairing
     counts; a unique key's column order is its index's, so that compares in order.
     """
-    fk_sql = """
-        SELECT c.conname, string_agg(a.attname || '->' || f.attname, ','
-                                  ORDER BY (a.attname || '->' || f.attname) COLLATE "C")
-        FROM pg_constraint c
-        CROSS JOIN LATERAL unnest(c.conkey, c.confkey) WITH ORDINALITY AS k(l, r, n)
-        JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.l
-        JOIN pg_attribute f ON f.attrelid = c.confrelid AND f.attnum = k.r
-        WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace
-        GROUP BY c.conname"""
-    unique_sql = """
-        SELECT c.conname, string_agg(a.attname, ',' ORDER BY k.n)
-        FROM pg_constraint c
-        CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(l, n)
-        JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.l
-        WHERE c.contype = 'u' AND c.connamespace = 'public'::regnamespace
-        GROUP BY c.conname"""
-    want_fks = dict(catalog_rows(db, fk_sql))
-    want_uniques = dict(catalog_rows(db, unique_sql))
+    want_fks = dict(catalog_rows(db, FOREIGN_KEYS_SQL))
+    want_uniques = dict(catalog_rows(db, UNIQUES_SQL))
 
     got_fks: dict[str, str] = {}
     got_uniques: dict[str, str] = {}

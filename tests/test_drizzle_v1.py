@@ -21,7 +21,14 @@ from typing import Any
 
 import pytest
 from support.docker import Container
-from support.drizzle import catalog_rows, install, pull, typecheck
+from support.drizzle import (
+    FOREIGN_KEYS_SQL,
+    UNIQUES_SQL,
+    catalog_rows,
+    install,
+    pull,
+    typecheck,
+)
 from support.tenantdata import TABLES
 
 from cidb.partitions import LOG_TABLES
@@ -48,6 +55,19 @@ PRIMARY_KEY_SQL = """
     CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(att, n)
     JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.att
     WHERE c.conrelid = 'public.{table}'::regclass AND c.contype = 'p' GROUP BY c.conname"""
+# Each index of public's tables as "column opclass" in key order, "default" for the operator
+# class that is its type's default (drizzle-kit 1.0 writes no opclass for those).
+OPCLASSES_SQL = """
+    SELECT x.relname, string_agg(
+        a.attname || ' ' || CASE WHEN o.opcdefault THEN 'default' ELSE o.opcname END, ','
+        ORDER BY k.n)
+    FROM pg_index i
+    JOIN pg_class x ON x.oid = i.indexrelid
+    JOIN pg_class t ON t.oid = i.indrelid AND t.relnamespace = 'public'::regnamespace
+    CROSS JOIN LATERAL unnest(i.indkey::int2[], i.indclass::oid[]) WITH ORDINALITY AS k(att, cls, n)
+    JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.att
+    JOIN pg_opclass o ON o.oid = k.cls
+    GROUP BY x.relname"""
 
 
 @pytest.fixture(scope="module")
@@ -168,6 +188,36 @@ def test_partitioned_table_has_the_parents_indexes(
     assert want - {f"{table}_pkey"}, f"{table} has no index but its primary key"
     got = {e["name"] for kind in ("indexes", "pks", "uniques") for e in of(ddl, kind, table)}
     assert got == want
+
+
+def test_composite_keys_keep_their_column_pairs(ddl: list[Entity], db: Container) -> None:
+    """Each pulled foreign key pairs the columns PostgreSQL pairs, and each unique key keeps its
+    column order (0.31 mispairs 11 of the 12 composite keys: tests/test_drizzle.py)."""
+    want_fks = dict(catalog_rows(db, FOREIGN_KEYS_SQL))
+    assert any("," in pairs for pairs in want_fks.values()), "no composite foreign key to test"
+    got_fks = {
+        e["name"]: ",".join(sorted(map("->".join, zip(e["columns"], e["columnsTo"], strict=True))))
+        for e in of(ddl, "fks")
+    }
+    assert got_fks == want_fks
+    got_uniques = {e["name"]: ",".join(e["columns"]) for e in of(ddl, "uniques")}
+    assert got_uniques == dict(catalog_rows(db, UNIQUES_SQL))
+
+
+def test_index_operator_classes_match_their_columns(ddl: list[Entity], db: Container) -> None:
+    """Each column of each pulled index carries the operator class PostgreSQL has for it: none
+    for its type's default, the name otherwise (the HNSW index's vector_cosine_ops); 0.31 swaps
+    them in 4 multi-column indexes, so a migration generated from its pull fails."""
+    want = dict(catalog_rows(db, OPCLASSES_SQL))
+    got = {
+        e["name"]: ",".join(
+            f"{c['value']} {c['opclass']['name'] if c['opclass'] else 'default'}"
+            for c in e["columns"]
+        )
+        for e in of(ddl, "indexes")
+    }
+    assert "vector_cosine_ops" in got.get("chunks_embedding_hnsw_idx", ""), got
+    assert got == {name: want.get(name) for name in got}
 
 
 def test_every_column_type_is_pulled(schema_ts: str) -> None:

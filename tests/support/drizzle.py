@@ -96,3 +96,23 @@ def typecheck(project: Path) -> subprocess.CompletedProcess[str]:
 def catalog_rows(db: Container, sql: str) -> list[list[str]]:
     """SQL's rows as the superuser, each split into its columns."""
     return [line.split("|") for line in db.psql(sql).splitlines()]
+
+
+# Each foreign key as its sorted "column->referenced column" pairs, each unique key as its columns
+# in order; constraints of public's tables, not the copies PostgreSQL makes on partitions.
+FOREIGN_KEYS_SQL = """
+    SELECT c.conname, string_agg(a.attname || '->' || f.attname, ','
+                              ORDER BY (a.attname || '->' || f.attname) COLLATE "C")
+    FROM pg_constraint c
+    CROSS JOIN LATERAL unnest(c.conkey, c.confkey) WITH ORDINALITY AS k(l, r, n)
+    JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.l
+    JOIN pg_attribute f ON f.attrelid = c.confrelid AND f.attnum = k.r
+    WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace AND c.conparentid = 0
+    GROUP BY c.conname"""
+UNIQUES_SQL = """
+    SELECT c.conname, string_agg(a.attname, ',' ORDER BY k.n)
+    FROM pg_constraint c
+    CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(l, n)
+    JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.l
+    WHERE c.contype = 'u' AND c.connamespace = 'public'::regnamespace AND c.conparentid = 0
+    GROUP BY c.conname"""
